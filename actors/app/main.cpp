@@ -1,0 +1,42 @@
+// centralita's entry point: parse the command line and config, build the
+// switch, run until SIGINT/SIGTERM. Everything else lives in the libraries.
+#include "actors/config/config.hpp"
+#include "actors/system/logging.hpp"
+#include "actors/system/switch_app.hpp"
+
+#include <cstdio>
+#include <memory>
+
+int main(int argc, char** argv) {
+  using namespace centralita;
+  auto cli = config::parse_command_line(argc, argv);
+  if (!cli) {
+    std::fprintf(stderr, "centralita: %s\n", cli.err().reason.c_str());
+    return 2;
+  }
+  if (cli->what == config::cli_outcome::action::help) {
+    std::fputs(config::usage_text(argv[0]).c_str(), stdout);
+    return 0;
+  }
+  if (cli->what == config::cli_outcome::action::version) {
+    std::printf("centralita %s\n", CENTRALITA_VERSION);
+    return 0;
+  }
+  auto cfg = std::make_shared<const config::app_config>(std::move(cli->config));
+  auto logs = actors::make_loggers(cfg->core.log_level);
+  actors::block_shutdown_signals();  // before any thread exists: they inherit the mask
+  auto app = actors::switch_app::create(cfg, logs);
+  if (!app) {
+    logs.app->critical("cannot start: {}", app.err().reason);
+    return app.err().code == errc::unsupported ? 3 : 1;
+  }
+  if (auto started = (*app)->start(); !started) {
+    logs.app->critical("cannot start: {}", started.err().reason);
+    return 1;
+  }
+  int sig = actors::wait_for_shutdown_signal();
+  logs.app->info("signal {}: shutting down", sig);
+  (*app)->stop();
+  logs.app->info("stopped: {}", (*app)->summary());
+  return 0;
+}

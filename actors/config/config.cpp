@@ -1,0 +1,257 @@
+#include "actors/config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <set>
+#include <sstream>
+
+namespace centralita::config {
+
+namespace {
+
+error config_error(const std::string& origin, const toml::source_region& where,
+                   const std::string& key, const std::string& what) {
+  std::ostringstream out;
+  out << origin;
+  if (where.begin.line > 0)
+    out << ":" << where.begin.line;
+  out << ": key '" << key << "': " << what;
+  return error{errc::invalid_argument, out.str()};
+}
+
+/// Walks one table, handing each known key to a setter and refusing unknown
+/// ones (OpenSIPS and Kamailio ignore typos silently; we name them).
+class table_reader {
+public:
+  table_reader(const std::string& origin, const std::string& prefix, const toml::table& table)
+    : origin_(origin), prefix_(prefix), table_(table) {}
+
+  template <class Int>
+  result<void> integer(const char* key, Int& out, int64_t min, int64_t max) {
+    seen_.insert(key);
+    auto* node = table_.get(key);
+    if (node == nullptr)
+      return {};
+    auto v = node->value<int64_t>();
+    if (!v || !node->is_integer() || *v < min || *v > max)
+      return config_error(origin_, node->source(), prefix_ + key,
+                          "must be an integer from " + std::to_string(min) + " to "
+                            + std::to_string(max));
+    out = static_cast<Int>(*v);
+    return {};
+  }
+
+  result<void> string(const char* key, std::string& out) {
+    seen_.insert(key);
+    auto* node = table_.get(key);
+    if (node == nullptr)
+      return {};
+    if (!node->is_string())
+      return config_error(origin_, node->source(), prefix_ + key, "must be a string");
+    out = *node->value<std::string>();
+    return {};
+  }
+
+  result<void> strings(const char* key, std::vector<std::string>& out) {
+    seen_.insert(key);
+    auto* node = table_.get(key);
+    if (node == nullptr)
+      return {};
+    auto* arr = node->as_array();
+    if (arr == nullptr)
+      return config_error(origin_, node->source(), prefix_ + key, "must be an array of strings");
+    std::vector<std::string> values;
+    for (auto& item : *arr) {
+      if (!item.is_string())
+        return config_error(origin_, item.source(), prefix_ + key,
+                            "must be an array of strings");
+      values.push_back(*item.value<std::string>());
+    }
+    out = std::move(values);
+    return {};
+  }
+
+  const toml::node* node(const char* key) const { return table_.get(key); }
+
+  result<void> no_unknown_keys() const {
+    for (auto& [k, v] : table_) {
+      if (!seen_.count(std::string(k.str())))
+        return config_error(origin_, v.source(), prefix_ + std::string(k.str()), "unknown key");
+    }
+    return {};
+  }
+
+private:
+  const std::string& origin_;
+  std::string prefix_;
+  const toml::table& table_;
+  std::set<std::string, std::less<>> seen_;
+};
+
+#define CENTRALITA_TRY(expr)                                                                   \
+  do {                                                                                         \
+    if (auto r_ = (expr); !r_)                                                                 \
+      return r_.err();                                                                         \
+  } while (false)
+
+result<void> read_core(table_reader& t, core_config& c) {
+  CENTRALITA_TRY(t.integer("workers", c.workers, 1, 64));
+  CENTRALITA_TRY(t.string("data_dir", c.data_dir));
+  CENTRALITA_TRY(t.string("log_level", c.log_level));
+  return t.no_unknown_keys();
+}
+
+result<void> read_scheduler(table_reader& t, scheduler_config& c) {
+  CENTRALITA_TRY(t.integer("max_throughput", c.max_throughput, 1, 1 << 20));
+  CENTRALITA_TRY(t.integer("ring_entries", c.ring_entries, 64, 32768));
+  return t.no_unknown_keys();
+}
+
+result<void> read_sip(table_reader& t, sip_config& c, const std::string& origin) {
+  std::vector<std::string> listen;
+  bool had_listen = t.node("listen") != nullptr;
+  CENTRALITA_TRY(t.strings("listen", listen));
+  if (had_listen) {
+    c.listen.clear();
+    for (auto& l : listen) {
+      auto parsed = parse_listen(l);
+      if (!parsed)
+        return config_error(origin, t.node("listen")->source(), "sip.listen",
+                            parsed.err().reason);
+      c.listen.insert(c.listen.end(), parsed->begin(), parsed->end());
+    }
+  }
+  CENTRALITA_TRY(t.strings("domains", c.domains));
+  CENTRALITA_TRY(t.integer("shards", c.shards, 0, 4096));
+  CENTRALITA_TRY(t.integer("max_message_size", c.max_message_size, 1024, 1 << 20));
+  CENTRALITA_TRY(t.integer("tcp_idle_timeout", c.tcp_idle_timeout, 1, 86400));
+  CENTRALITA_TRY(t.integer("tcp_max_connections", c.tcp_max_connections, 1, 1 << 20));
+  CENTRALITA_TRY(t.integer("udp_buffers", c.udp_buffers, 2, 32768));
+  CENTRALITA_TRY(t.string("server_header", c.server_header));
+  return t.no_unknown_keys();
+}
+
+result<void> read_http(table_reader& t, http_config& c) {
+  CENTRALITA_TRY(t.string("listen", c.listen));
+  return t.no_unknown_keys();
+}
+
+} // namespace
+
+std::string listen_spec::to_string() const {
+  std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
+  return std::string(transport == proto::udp ? "udp:" : "tcp:") + host + ":"
+         + std::to_string(port);
+}
+
+result<std::vector<listen_spec>> parse_listen(std::string_view text) {
+  std::vector<listen_spec::proto> protos{listen_spec::proto::udp, listen_spec::proto::tcp};
+  std::string_view rest = text;
+  if (rest.substr(0, 4) == "udp:") {
+    protos = {listen_spec::proto::udp};
+    rest.remove_prefix(4);
+  } else if (rest.substr(0, 4) == "tcp:") {
+    protos = {listen_spec::proto::tcp};
+    rest.remove_prefix(4);
+  }
+  auto bad = [&](const std::string& why) {
+    return error{errc::invalid_argument,
+                 "invalid listen address '" + std::string(text) + "': " + why
+                   + " (expected [udp:|tcp:]ADDR:PORT, e.g. udp:127.0.0.1:5060 or [::1]:5060)"};
+  };
+  std::string_view host, port_text;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
+      return bad("IPv6 addresses need brackets and a port");
+    host = rest.substr(1, close - 1);
+    port_text = rest.substr(close + 2);
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos || rest.find(':') != colon)
+      return bad("missing port");
+    host = rest.substr(0, colon);
+    port_text = rest.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty())
+    return bad("missing address");
+  if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port > 65535)
+    return bad("port must be a number from 0 to 65535");
+  // Only literal addresses: the transports bind without DNS.
+  bool ok = true;
+  for (char c : host)
+    if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':'))
+      ok = false;
+  if (!ok)
+    return bad("address must be an IPv4 or IPv6 literal");
+  std::vector<listen_spec> out;
+  for (auto p : protos)
+    out.push_back({p, std::string(host), static_cast<uint16_t>(port)});
+  return out;
+}
+
+result<void> load_toml_text(std::string_view text, const std::string& origin, app_config& cfg) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << origin << ":" << e.source().begin.line << ": " << e.description();
+    return error{errc::parse_error, out.str()};
+  }
+  for (auto& [key, node] : root) {
+    std::string k(key.str());
+    auto* table = node.as_table();
+    if (table == nullptr || (k != "core" && k != "scheduler" && k != "sip" && k != "http"))
+      return config_error(origin, node.source(), k,
+                          table == nullptr ? "unknown top-level key (sections are [core], "
+                                             "[scheduler], [sip], [http])"
+                                           : "unknown section");
+    table_reader t(origin, k + ".", *table);
+    if (k == "core")
+      CENTRALITA_TRY(read_core(t, cfg.core));
+    else if (k == "scheduler")
+      CENTRALITA_TRY(read_scheduler(t, cfg.scheduler));
+    else if (k == "sip")
+      CENTRALITA_TRY(read_sip(t, cfg.sip, origin));
+    else
+      CENTRALITA_TRY(read_http(t, cfg.http));
+  }
+  return {};
+}
+
+result<void> load_toml_file(const std::string& path, app_config& cfg) {
+  toml::table root;
+  std::string text;
+  {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr)
+      return error{errc::io_error, path + ": cannot open config file"};
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+      text.append(buf, n);
+    std::fclose(f);
+  }
+  cfg.config_file = path;
+  return load_toml_text(text, path, cfg);
+}
+
+result<void> validate(const app_config& cfg) {
+  static const std::set<std::string, std::less<>> levels{"trace", "debug", "info", "warn",
+                                                         "warning", "error", "critical", "off"};
+  if (!levels.count(cfg.core.log_level))
+    return error{errc::invalid_argument,
+                 "log level '" + cfg.core.log_level
+                   + "' is not one of trace, debug, info, warn, error, critical, off"};
+  if (cfg.sip.listen.empty())
+    return error{errc::invalid_argument, "sip.listen: at least one listen address is needed"};
+  if (cfg.core.workers == 0 || cfg.core.workers > 64)
+    return error{errc::invalid_argument, "workers must be from 1 to 64"};
+  return {};
+}
+
+} // namespace centralita::config

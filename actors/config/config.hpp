@@ -1,0 +1,81 @@
+#pragma once
+
+#include "protocols/util/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace centralita::config {
+
+/// One SIP listening point: "udp:127.0.0.1:5060", "tcp:[::1]:5070".
+struct listen_spec {
+  enum class proto { udp, tcp } transport = proto::udp;
+  std::string address = "127.0.0.1";
+  uint16_t port = 5060;
+  std::string to_string() const;
+};
+
+/// Parses "[udp:|tcp:]ADDR:PORT"; without a scheme, both UDP and TCP.
+result<std::vector<listen_spec>> parse_listen(std::string_view text);
+
+struct core_config {
+  unsigned workers = 2;                  ///< scheduler worker threads, each with an io_uring
+  std::string data_dir = "./data";
+  std::string log_level = "info";
+};
+
+struct scheduler_config {
+  unsigned max_throughput = 64;  ///< messages an actor handles per turn (CAF's default is unbounded)
+  unsigned ring_entries = 4096;  ///< submission queue size of each worker's io_uring
+};
+
+struct sip_config {
+  std::vector<listen_spec> listen{{listen_spec::proto::udp, "127.0.0.1", 5060},
+                                  {listen_spec::proto::tcp, "127.0.0.1", 5060}};
+  std::vector<std::string> domains;  ///< empty: the listen addresses and "localhost"
+  unsigned shards = 0;               ///< SIP shard actors; 0 = 4 per worker
+  std::size_t max_message_size = 65535;
+  unsigned tcp_idle_timeout = 300;   ///< seconds
+  unsigned tcp_max_connections = 16384;
+  unsigned udp_buffers = 64;         ///< provided receive buffers per UDP socket and worker
+  std::string server_header = "centralita";
+};
+
+struct http_config {
+  std::string listen = "127.0.0.1:8080";
+};
+
+/// The whole configuration: defaults in the structs, then the TOML file, then
+/// the command line. Validated once; actors receive it as a shared snapshot.
+struct app_config {
+  std::string config_file;  ///< empty when none was given
+  core_config core;
+  scheduler_config scheduler;
+  sip_config sip;
+  http_config http;
+};
+
+using snapshot = std::shared_ptr<const app_config>;
+
+/// Reads a TOML file into `cfg`. Errors name the file, line and key.
+result<void> load_toml_file(const std::string& path, app_config& cfg);
+/// Same for TOML text (`origin` names it in errors).
+result<void> load_toml_text(std::string_view text, const std::string& origin, app_config& cfg);
+
+/// What the command line asked for.
+struct cli_outcome {
+  enum class action { run, help, version } what = action::run;
+  app_config config;
+};
+
+/// Parses argv: --config first, then flags override the file's values.
+result<cli_outcome> parse_command_line(int argc, char** argv);
+std::string usage_text(const char* program);
+
+/// Cross-field checks (after file and flags).
+result<void> validate(const app_config& cfg);
+
+} // namespace centralita::config

@@ -1,0 +1,219 @@
+#include "actors/sip/stateless_core.hpp"
+
+#include "protocols/sip/message.hpp"
+#include "protocols/sip/routing_key.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cctype>
+
+namespace centralita::actors {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+struct uri_parts {
+  std::string user;
+  std::string host;  // without IPv6 brackets, lower case
+  uint16_t port = 0;
+  bool ok = false;
+};
+
+// Enough of RFC 3261 §19.1.1 to decide whether a Request-URI is ours:
+// [scheme:][user[:password]@]host[:port][;params][?headers]
+uri_parts split_uri(std::string_view uri) {
+  uri_parts p;
+  auto colon = uri.find(':');
+  if (colon == std::string_view::npos)
+    return p;
+  auto scheme = lower(uri.substr(0, colon));
+  if (scheme != "sip" && scheme != "sips")
+    return p;
+  auto rest = uri.substr(colon + 1);
+  rest = rest.substr(0, std::min(rest.find(';'), rest.find('?')));
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    p.user = std::string(rest.substr(0, at));
+    rest = rest.substr(at + 1);
+  }
+  std::string_view port_text;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos)
+      return p;
+    p.host = lower(rest.substr(1, close - 1));
+    if (close + 1 < rest.size() && rest[close + 1] == ':')
+      port_text = rest.substr(close + 2);
+  } else {
+    auto c = rest.find(':');
+    p.host = lower(rest.substr(0, c));
+    if (c != std::string_view::npos)
+      port_text = rest.substr(c + 1);
+  }
+  if (!port_text.empty()) {
+    unsigned v = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || v > 65535)
+      return p;
+    p.port = static_cast<uint16_t>(v);
+  }
+  p.ok = !p.host.empty();
+  return p;
+}
+
+// A stateless To tag must be the same for a retransmission of the request
+// (RFC 3261 §16.11 stateless proxies; §8.2.6.2): derive it from the
+// transaction's identity rather than drawing a random one.
+std::string stateless_tag(std::string_view call_id, std::string_view branch, uint32_t cseq) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(call_id);
+  mix(branch);
+  mix(std::to_string(cseq));
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string tag = "sl";
+  for (int i = 0; i < 12; ++i) {
+    tag += digits[h & 15];
+    h >>= 4;
+  }
+  return tag;
+}
+
+} // namespace
+
+drivers::endpoint response_destination(const sip::via& top, const drivers::endpoint& source,
+                                       drivers::transport_kind transport) {
+  if (transport == drivers::transport_kind::tcp)
+    return source;
+  uint16_t port = 5060;
+  if (top.rport.has_value()) {
+    port = source.port();  // RFC 3581 §4
+  } else if (!top.port.empty()) {
+    unsigned v = 0;
+    auto [ptr, ec] = std::from_chars(top.port.data(), top.port.data() + top.port.size(), v);
+    if (ec == std::errc{} && v > 0 && v <= 65535)
+      port = static_cast<uint16_t>(v);
+  }
+  // RFC 3261 §18.2.2: to the address the request came from ("received").
+  auto dest = drivers::endpoint::from(source.address(), port);
+  return dest ? *dest : source;
+}
+
+stateless_core::stateless_core(local_identity id) : id_(std::move(id)) {
+  for (auto& d : id_.domains)
+    d = lower(d);
+  if (std::find(id_.domains.begin(), id_.domains.end(), "localhost") == id_.domains.end())
+    id_.domains.push_back("localhost");
+}
+
+bool stateless_core::is_local(std::string_view host, uint16_t port) const {
+  std::string h = lower(host);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  if (std::find(id_.domains.begin(), id_.domains.end(), h) == id_.domains.end())
+    return false;
+  if (port == 0 || id_.ports.empty())
+    return true;
+  return std::find(id_.ports.begin(), id_.ports.end(), port) != id_.ports.end();
+}
+
+std::optional<std::string> stateless_core::too_large(std::string_view headers) const {
+  return sip::make_error_response(headers, 513, "Message Too Large");
+}
+
+std::optional<stateless_reply> stateless_core::handle(std::string_view bytes,
+                                                      const drivers::endpoint& source,
+                                                      drivers::transport_kind transport,
+                                                      sip_counters& counters) const {
+  auto parsed = sip::message::parse(bytes);
+  if (!parsed) {
+    if (sip::looks_like_response(bytes)) {
+      counters.bad_responses.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;  // nobody to tell: a broken response is dropped
+    }
+    // RFC 3261 §21.4.1: 400 with a reason phrase naming the problem.
+    auto answer = sip::make_error_response(bytes, 400, parsed.err().reason);
+    if (!answer) {
+      counters.unanswerable_requests.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    counters.bad_requests.fetch_add(1, std::memory_order_relaxed);
+    counters.count_response_sent(400);
+    // The Via could not be read reliably: answer the packet's source.
+    return stateless_reply{std::move(*answer), source, 400};
+  }
+  auto& msg = *parsed;
+  if (msg.is_response()) {
+    counters.count_response_received(msg.status());
+    counters.stray_responses.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;  // no transactions yet: nothing to match (§18.1.2)
+  }
+  auto m = msg.request_method();
+  counters.count_request(m);
+  if (m == sip::method::ack) {
+    // §17.2.1: the ACK for a non-2xx answer ends a server transaction; we
+    // answered statelessly, so there is nothing to do.
+    counters.acks_absorbed.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+
+  int status = 0;
+  std::string_view reason;
+  auto uri = split_uri(msg.request_uri());
+  bool ours = uri.ok && is_local(uri.host, uri.port);
+  auto mf = msg.max_forwards();
+  if (mf && *mf == 0) {
+    status = 483;  // §16.3 step 3 (and §8.2.2 for a UAS)
+  } else if (m == sip::method::cancel) {
+    status = 481;  // §9.2: no transaction to cancel
+  } else if (m == sip::method::options && ours) {
+    status = 200;  // §11.2
+  } else if (m == sip::method::unknown || m == sip::method::register_
+             || m == sip::method::publish) {
+    status = 501;  // §8.2.1: a method we do not implement (yet)
+  } else if (!ours) {
+    status = 404;
+    reason = "Not Found (no route to that domain)";
+  } else {
+    status = 404;  // no location service yet: no user is known
+  }
+
+  auto top = msg.top_via();
+  // RFC 3581 §4 / RFC 3261 §18.2.1: record where the request came from.
+  std::optional<uint16_t> rport;
+  if (top.rport.has_value())
+    rport = source.port();
+  msg.set_top_via_received(source.address(), rport);
+
+  std::string tag;
+  if (msg.to().tag.empty() && status != 100)
+    tag = stateless_tag(msg.call_id(), top.branch, msg.cseq());
+  auto response = sip::make_response(msg, status, reason, tag);
+  if (!response)
+    return std::nullopt;
+  if (!id_.server_header.empty())
+    response->add_header("Server", id_.server_header);
+  if (status == 200 || status == 501 || status == 405)
+    response->add_header("Allow", allow);  // §20.5; required with 405, useful with 501
+  if (status == 200) {
+    response->add_header("Accept", "application/sdp");
+    response->add_header("Accept-Encoding", "identity");
+    response->add_header("Accept-Language", "en");
+    response->add_header("Supported", "");  // no option tags yet (path, outbound come with the registrar)
+  }
+  counters.count_response_sent(status);
+  return stateless_reply{response->serialize(), response_destination(top, source, transport),
+                         status};
+}
+
+} // namespace centralita::actors

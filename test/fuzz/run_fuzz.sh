@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer target for a bounded time, seeded with the checked-in
+# corpus (copied, so new inputs do not dirty the tree). Fails on any crash,
+# leak, sanitizer report or timeout the fuzzer finds.
+set -euo pipefail
+bin=${1:?fuzz binary}; corpus=${2:?corpus dir}; seconds=${3:-30}
+if [[ ! -x "$bin" ]]; then
+  echo "fuzz: $bin is missing: build it with 'make fuzz-build' (make test does)" >&2
+  exit 1
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus"
+cp -r "$corpus"/. "$work/corpus/" 2>/dev/null || true
+cd "$work"
+"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -print_final_stats=1 "$work/corpus"
