@@ -48,6 +48,7 @@ KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+SIPP_BUFFER = 4 * 1024 * 1024   # sipp's socket buffers (net.core.rmem_max here is 4 MiB)
 
 
 # --------------------------------------------------------------------------- /proc
@@ -107,6 +108,15 @@ def sample_cpu(root: int) -> CpuSample:
     ticks = sum((proc_stat(p) or (0, 0))[1] for p in pids)
     ns = sum(schedstat_ns(p) for p in pids)
     return CpuSample(ticks, ns, len(pids))
+
+
+def udp_rcvbuf_errors() -> int:
+    """System-wide UDP RcvbufErrors (datagrams dropped because a receive buffer was full)."""
+    try:
+        lines = [l.split() for l in open("/proc/net/snmp") if l.startswith("Udp:")]
+        return int(lines[1][lines[0].index("RcvbufErrors")])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def children_cpu_s() -> float:
@@ -208,20 +218,22 @@ class Run:
     cpu_us_per_reply_schedstat: float | None
     sipp_cpu_us_per_call: float | None
     target_processes: int
+    udp_rcvbuf_errors: int
 
 
 def one_run(target: Target, rate: int, count: int, repeat: int, limit: int) -> Run:
     before: dict[str, CpuSample] = {}
     sipp_cpu0 = children_cpu_s()
+    drops0 = udp_rcvbuf_errors()
     budget = int(count / rate * 3) + 20
     r = run_sipp(SCENARIO, target.port, transport="u1", calls=count, rate=rate, limit=limit,
-                 global_timeout_s=budget, recv_timeout_ms=2000, no_retrans=True,
-                 on_start=lambda _proc: before.setdefault("cpu", sample_cpu(target.proc.pid)))
+                 global_timeout_s=budget, recv_timeout_ms=1000, no_retrans=True,
+                 extra=["-buff_size", str(SIPP_BUFFER)], on_start=lambda _proc: before.setdefault("cpu", sample_cpu(target.proc.pid)))
     after = sample_cpu(target.proc.pid)
     sipp_cpu = children_cpu_s() - sipp_cpu0
     b = before["cpu"]
     ok = r.successful
-    elapsed = r.stat_elapsed_s if r.stat_elapsed_s > 0 else r.elapsed_s
+    elapsed = r.active_s if r.active_s > 0 else r.elapsed_s
     run = Run(target=target.name, rate=rate, repeat=repeat, calls=count, successful=ok, failed=r.failed,
               failed_detail=r.failed_detail, sipp_exit=r.exit_code,
               achieved_rate=ok / elapsed if elapsed > 0 else 0.0,
@@ -229,11 +241,11 @@ def one_run(target: Target, rate: int, count: int, repeat: int, limit: int) -> R
               cpu_us_per_reply_schedstat=((after.sched_ns - b.sched_ns) / 1e3 / ok
                                           if ok and after.sched_ns else None),
               sipp_cpu_us_per_call=sipp_cpu * 1e6 / max(r.created, 1),
-              target_processes=after.pids)
+              target_processes=after.pids, udp_rcvbuf_errors=udp_rcvbuf_errors() - drops0)
     print(f"# {target.name:10s} rate {rate:6d} #{repeat}: {ok} ok, {r.failed} failed, "
           f"{run.achieved_rate:8.0f}/s, {fmt(run.cpu_us_per_reply)} µs/reply (stat), "
           f"{fmt(run.cpu_us_per_reply_schedstat)} µs/reply (schedstat), sipp {fmt(run.sipp_cpu_us_per_call)} "
-          f"µs/call", file=sys.stderr, flush=True)
+          f"µs/call, UDP RcvbufErrors +{run.udp_rcvbuf_errors}", file=sys.stderr, flush=True)
     if r.failed or r.exit_code not in (0, 1):
         print(f"#   sipp: {shlex.join(r.command)}\n#   " + r.output_tail.replace("\n", "\n#   "),
               file=sys.stderr, flush=True)
@@ -251,10 +263,23 @@ def median(values: list) -> float | None:
 
 # --------------------------------------------------------------------------- report
 
-def report(runs: list[Run], rates: list[int], names: list[str], command: str) -> str:
+def idle_cpu_percent(target: Target, seconds: float) -> float:
+    """CPU the target burns with no traffic, in % of one core (schedstat, else stat)."""
+    a = sample_cpu(target.proc.pid)
+    t0 = time.monotonic()
+    time.sleep(seconds)          # a measurement window, not synchronisation
+    b = sample_cpu(target.proc.pid)
+    wall = time.monotonic() - t0
+    used = (b.sched_ns - a.sched_ns) / 1e9 if b.sched_ns else (b.ticks - a.ticks) / CLK_TCK
+    return 100.0 * used / wall
+
+
+def report(runs: list[Run], rates: list[int], names: list[str], command: str,
+           idle: dict[str, float]) -> str:
     lines = [f"Command: `{command}`", "",
              f"Machine: {os.cpu_count()} CPUs, Linux {platform.release()}, CLK_TCK {CLK_TCK}; "
              f"medians of {max(r.repeat for r in runs)} runs per cell.", "",
+             "Idle (no traffic): " + ", ".join(f"{n} {idle[n]:.2f}% of one core" for n in names), "",
              "| target | offered rate (/s) | calls | successful | failed | achieved (/s) "
              "| CPU µs/reply (stat) | CPU µs/reply (schedstat) | sipp CPU µs/call |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -292,6 +317,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--kamailio-children", type=int, default=2, help="kamailio -n (UDP receivers)")
     p.add_argument("--limit", type=int, default=5000, help="sipp -l (max calls in flight)")
     p.add_argument("--warmup", type=int, default=2000, help="OPTIONS sent to each target before measuring")
+    p.add_argument("--idle-seconds", type=float, default=3.0, help="window for the idle CPU measurement")
     p.add_argument("--json", metavar="FILE", help="also write every run as JSON")
     return p.parse_args()
 
@@ -315,6 +341,11 @@ def main() -> int:
             if args.warmup:
                 run_sipp(SCENARIO, t.port, calls=args.warmup, rate=min(rates), limit=args.limit,
                          global_timeout_s=30, recv_timeout_ms=2000, no_retrans=True)
+        idle: dict[str, float] = {}
+        for t in targets:
+            idle[t.name] = idle_cpu_percent(t, args.idle_seconds)
+            print(f"# {t.name} idle: {idle[t.name]:.2f}% of one core over {args.idle_seconds:.0f} s",
+                  file=sys.stderr, flush=True)
         runs: list[Run] = []
         for rate in rates:
             for repeat in range(1, args.repeats + 1):
@@ -323,9 +354,9 @@ def main() -> int:
                         raise RuntimeError(f"{t.name} died:\n{t.tail()}")
                     runs.append(one_run(t, rate, args.count, repeat, args.limit))
         names = [t.name for t in targets]
-        print(report(runs, rates, names, command))
+        print(report(runs, rates, names, command, idle))
         if args.json:
-            Path(args.json).write_text(json.dumps({"command": command, "clk_tck": CLK_TCK,
+            Path(args.json).write_text(json.dumps({"command": command, "clk_tck": CLK_TCK, "idle_percent": idle,
                                                    "runs": [asdict(r) for r in runs]}, indent=2))
         return 0
     finally:

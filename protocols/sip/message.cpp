@@ -192,7 +192,7 @@ error classify_extract_failure(std::string_view bytes, const sip_t* sip) {
 }
 
 /// The checks sofia leaves to us, in the order a 400 should name them.
-std::optional<error> validate(const sip_t* sip) {
+std::optional<error> validate(const sip_t* sip, su_home_t* home) {
   if (sip->sip_request == nullptr && sip->sip_status == nullptr)
     return fail(errc::parse_error, "Malformed start line");
   if (sip->sip_request != nullptr && !is_sip20(sip->sip_request->rq_version))
@@ -220,6 +220,17 @@ std::optional<error> validate(const sip_t* sip) {
   if (sip->sip_cseq == nullptr) return fail(errc::missing_header, "Missing CSeq header");
   if (sip->sip_from->a_url->url_type == url_invalid || sip->sip_to->a_url->url_type == url_invalid)
     return fail(errc::bad_header, "Malformed From or To header");
+  // sofia accepts some odd URIs it cannot print back in a parseable form (found by
+  // fuzzing: "<sip/UP :x@y>"); edits re-print From/To, so refuse those up front.
+  // Only URIs outside sip/sips/tel pay for this check.
+  for (const sip_addr_t* a : {sip->sip_from, sip->sip_to}) {
+    auto type = a->a_url->url_type;
+    if (type == url_sip || type == url_sips || type == url_tel) continue;
+    std::string printed = print_value(reinterpret_cast<const msg_header_t*>(a));
+    auto* again = reinterpret_cast<sip_addr_t*>(msg_header_make(home, a->a_common->h_class, printed.c_str()));
+    if (again == nullptr || again->a_url->url_type != type)
+      return fail(errc::bad_header, "Malformed From or To header");
+  }
   if (sip->sip_via->v_host == nullptr || sip->sip_via->v_protocol == nullptr)
     return fail(errc::bad_header, "Malformed Via header");
   // RFC 3261 §20.22: Max-Forwards is 0-255 in practice (RFC 4475 §3.1.2.4).
@@ -296,7 +307,7 @@ result<message> message::parse(std::string_view bytes) {
   p->sip = sip_object(p->msg);
   if (r < 0) return classify_extract_failure(bytes, p->sip);
   if (r == 0 || p->sip == nullptr) return fail(errc::parse_error, "Truncated message");
-  if (auto e = validate(p->sip)) return *e;
+  if (auto e = validate(p->sip, p->home())) return *e;
   // Start lines are re-encoded on output: the sender's extra spaces (RFC 4475
   // §3.1.2.9, §3.1.2.10) must not be forwarded.
   if (p->sip->sip_request != nullptr) msg_fragment_clear(p->sip->sip_request->rq_common);

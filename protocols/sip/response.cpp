@@ -63,6 +63,29 @@ std::string clean_value(std::string_view v) {
   return out;
 }
 
+/// Appends one header line: the received bytes when the header still holds them
+/// (a value sharing the previous one's line holds none and is skipped), otherwise
+/// the printed value. `tag` is appended as a To tag parameter when not empty.
+void append_header(std::string& out, std::string_view name, const msg_header_t* h,
+                   std::string_view tag) {
+  const msg_common_t* c = h->sh_common;
+  if (c->h_data != nullptr) {
+    if (c->h_len == 0) return;  // printed with the previous value's line
+    std::string_view raw(static_cast<const char*>(c->h_data), c->h_len);
+    if (tag.empty()) {
+      out.append(raw);
+      if (raw.back() != '\n') out.append("\r\n");  // the request's last line may lack one
+      return;
+    }
+    while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r')) raw.remove_suffix(1);
+    out.append(raw).append(";tag=").append(tag).append("\r\n");
+    return;
+  }
+  out.append(name).append(": ").append(print_value(h));
+  if (!tag.empty()) out.append(";tag=").append(tag);
+  out.append("\r\n");
+}
+
 } // namespace
 
 const char* default_reason_phrase(int status) noexcept {
@@ -80,17 +103,19 @@ result<message> make_response(const message& request, int status, std::string_vi
   std::string out;
   out.reserve(512);
   status_line(out, status, reason);
-  // RFC 3261 §8.2.6.2: Via values in the same order, From, To, Call-ID, CSeq.
+  // RFC 3261 §8.2.6.2: Via values in the same order, From, To, Call-ID, CSeq. The
+  // received bytes are copied where sofia kept them (they parsed once, so they parse
+  // again); edited headers are printed.
   for (const sip_via_t* v = sip->sip_via; v != nullptr; v = v->v_next)
-    out.append("Via: ").append(print_value(reinterpret_cast<const msg_header_t*>(v))).append("\r\n");
-  out.append("From: ").append(print_value(reinterpret_cast<const msg_header_t*>(sip->sip_from)));
-  out.append("\r\nTo: ").append(print_value(reinterpret_cast<const msg_header_t*>(sip->sip_to)));
+    append_header(out, "Via", reinterpret_cast<const msg_header_t*>(v), {});
+  append_header(out, "From", reinterpret_cast<const msg_header_t*>(sip->sip_from), {});
   // §8.2.6.2: the UAS adds a To tag unless the request had one (or this is a 100).
-  if (!to_tag.empty() && sip->sip_to->a_tag == nullptr && detail::is_token(to_tag))
-    out.append(";tag=").append(to_tag);
-  out.append("\r\nCall-ID: ").append(print_value(reinterpret_cast<const msg_header_t*>(sip->sip_call_id)));
-  out.append("\r\nCSeq: ").append(print_value(reinterpret_cast<const msg_header_t*>(sip->sip_cseq)));
-  out.append("\r\nContent-Length: 0\r\n\r\n");
+  std::string_view tag;
+  if (!to_tag.empty() && sip->sip_to->a_tag == nullptr && detail::is_token(to_tag)) tag = to_tag;
+  append_header(out, "To", reinterpret_cast<const msg_header_t*>(sip->sip_to), tag);
+  append_header(out, "Call-ID", reinterpret_cast<const msg_header_t*>(sip->sip_call_id), {});
+  append_header(out, "CSeq", reinterpret_cast<const msg_header_t*>(sip->sip_cseq), {});
+  out.append("Content-Length: 0\r\n\r\n");
   return message::parse(out);
 }
 

@@ -10,8 +10,10 @@ wait SILENCE seconds.
 """
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
@@ -403,6 +405,32 @@ def tcp_many_connections(checks: Checks, switch: Switch) -> None:
     still_answers(checks, switch, "20 connections opened and closed without data")
 
 
+def tcp_idle_timeout(checks: Checks, args) -> None:
+    """A second switch with [sip] tcp_idle_timeout = 1: silent connections get closed."""
+    cfg_dir = Path(tempfile.mkdtemp(prefix="centralita-idle-"))
+    cfg = cfg_dir / "idle.toml"
+    cfg.write_text("[sip]\ntcp_idle_timeout = 1\n")
+    switch = Switch(args.binary, ["--config", str(cfg)]).start()
+    try:
+        with TcpConn(switch.port) as conn:
+            sent = bytes(request("OPTIONS", switch.port, transport="TCP", local_port=conn.local_port))
+            conn.send(sent)
+            got, why = tcp_recv_response(conn)
+            msg = parse_message(got) if got else None
+            checks.check("TCP idle-timeout switch answers OPTIONS", msg is not None and msg.status == 200,
+                         exchange_detail(sent, got) + ("\n" + why if why else ""))
+            closed, extra = conn.wait_closed(timeout=5.0)
+            checks.check("TCP connection silent for tcp_idle_timeout = 1 s is closed within 5 s", closed,
+                         f"config: {cfg.read_text()!r}\nreceived meanwhile: {show(extra)}")
+        with TcpConn(switch.port) as conn:
+            closed, extra = conn.wait_closed(timeout=5.0)
+            checks.check("TCP connection that never sends is closed within 5 s (tcp_idle_timeout = 1)",
+                         closed, f"received meanwhile: {show(extra)}")
+    finally:
+        check_clean_exit(checks, switch)
+        shutil.rmtree(cfg_dir, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- main
 
 def run(checks: Checks, args) -> None:
@@ -423,6 +451,7 @@ def run(checks: Checks, args) -> None:
             rc = switch.stop(check=False)
             checks.check("switch survived the whole test", False,
                          f"exit code {rc}\n--- stderr tail ---\n{switch.stderr_tail()}")
+    tcp_idle_timeout(checks, args)
 
 
 if __name__ == "__main__":

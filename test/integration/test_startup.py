@@ -92,6 +92,24 @@ def check_bad_input(checks: Checks, binary: str, tmp: str) -> None:
                  re.search(r"(line\D{0,3}2\b|bad-key\.toml:2\b|:2:)", out, re.I) is not None, d)
     checks.check("config with unknown key: message names the key", "bogus" in out, d)
 
+    bad_value = Path(tmp) / "bad-value.toml"
+    bad_value.write_text("[core]\nworkers = 0\n")
+    rc, out = run_cmd(base + ["--config", str(bad_value)], tmp)
+    d = describe(base + ["--config", str(bad_value)], rc, out)
+    checks.check("config with [core] workers = 0: exits non-zero", rc is not None and rc > 0, d)
+    checks.check("config with a bad value: message names file, line 2 and key",
+                 "bad-value.toml" in out and "workers" in out
+                 and re.search(r"(line\D{0,3}2\b|bad-value\.toml:2\b|:2:)", out, re.I) is not None, d)
+
+    bad_type = Path(tmp) / "bad-type.toml"
+    bad_type.write_text("[sip]\n\nmax_message_size = \"big\"\n")
+    rc, out = run_cmd(base + ["--config", str(bad_type)], tmp)
+    d = describe(base + ["--config", str(bad_type)], rc, out)
+    checks.check("config with max_message_size = \"big\": exits non-zero", rc is not None and rc > 0, d)
+    checks.check("config with a wrongly typed value: message names file, line 3 and key",
+                 "bad-type.toml" in out and "max_message_size" in out
+                 and re.search(r"(line\D{0,3}3\b|bad-type\.toml:3\b|:3:)", out, re.I) is not None, d)
+
     bad_toml = Path(tmp) / "bad-syntax.toml"
     bad_toml.write_text("# a comment\n[sip\nlisten = \n")
     check_rejected(checks, "config that is not TOML", base + ["--config", str(bad_toml)], tmp,
@@ -107,7 +125,8 @@ def check_example_config(checks: Checks, binary: str, source_dir: str) -> None:
     example = Path(source_dir) / "docs" / "centralita.example.toml"
     if not checks.check("docs/centralita.example.toml exists", example.is_file(), str(example)):
         return
-    switch = Switch(binary, ["--config", str(example)])
+    # --http on a free port too: the example's 127.0.0.1:8080 may be taken on a shared machine.
+    switch = Switch(binary, ["--config", str(example), "--http", f"{HOST}:{free_port()}"])
     switch.start()
     checks.check("example config accepted: switch answers OPTIONS", switch.alive())
     check_clean_exit(checks, switch)

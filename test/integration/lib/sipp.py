@@ -6,6 +6,7 @@ Shared by test/integration/test_sipp_options.py and bench/compare/options_bench.
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,7 @@ class SippResult:
     elapsed_s: float               # wall time of the sipp run, as measured here
     call_rate: float               # sipp's cumulative CallRate(C)
     stat_elapsed_s: float          # first call to last statistics row, from sipp's own clock
+    active_s: float                # statistics periods in which calls succeeded (see active_seconds)
     output_tail: str
     command: list[str]
     timed_out: bool = False
@@ -90,9 +92,13 @@ def run_sipp(scenario: Path, target_port: int, *, transport: str = "u1", calls: 
     tail = "\n".join(out_path.read_text("utf-8", "replace").splitlines()[-30:])
     errors = work / "errors.log"
     if errors.exists() and errors.stat().st_size:
-        tail += "\n--- sipp errors.log (head) ---\n" + "\n".join(
-            errors.read_text("utf-8", "replace").splitlines()[:40])
-    row = last_stat_row(stat_file)
+        text = errors.read_text("utf-8", "replace")
+        # sipp 3.6 writes the events without newlines between them: split before each date.
+        text = re.sub(r"(?<=\S)(\d{4}-\d\d-\d\d\t)", r"\n\1", text)
+        lines = text.splitlines()
+        tail += "\n--- sipp errors.log (first 10 of %d lines) ---\n" % len(lines) + "\n".join(lines[:10])
+    rows = stat_rows(stat_file)
+    row = rows[-1] if rows else {}
     shutil.rmtree(work, ignore_errors=True)
 
     def num(key: str) -> int:
@@ -109,6 +115,7 @@ def run_sipp(scenario: Path, target_port: int, *, transport: str = "u1", calls: 
         call_rate = 0.0
     return SippResult(exit_code=proc.returncode, created=num("TotalCallCreated"),
                       stat_elapsed_s=epoch(row.get("CurrentTime")) - epoch(row.get("StartTime")),
+                      active_s=active_seconds(rows),
                       successful=num("SuccessfulCall(C)"), failed=num("FailedCall(C)"),
                       failed_detail=failed_detail, elapsed_s=elapsed, call_rate=call_rate,
                       output_tail=tail, command=cmd, timed_out=timed_out)
@@ -122,13 +129,26 @@ def epoch(stamp: str | None) -> float:
         return 0.0
 
 
-def last_stat_row(path: Path) -> dict[str, str]:
-    """The last row of sipp's -trace_stat CSV (';'-separated, header in the first row)."""
+def stat_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of sipp's -trace_stat CSV (';'-separated, header in the first row)."""
     if not path.exists():
-        return {}
+        return []
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
         rows = list(csv.reader(f, delimiter=";"))
     if len(rows) < 2:
-        return {}
-    header, last = rows[0], rows[-1]
-    return {h: v for h, v in zip(header, last) if h}
+        return []
+    return [{h: v for h, v in zip(rows[0], r) if h} for r in rows[1:]]
+
+
+def active_seconds(rows: list[dict[str, str]]) -> float:
+    """Sum of the statistics periods (-fd) in which at least one call succeeded: the time
+    spent answering, without the tail where sipp only waits for lost answers to time out."""
+    total = 0.0
+    for r in rows:
+        try:
+            ok = int(float(r.get("SuccessfulCall(P)", "0") or 0))
+        except ValueError:
+            ok = 0
+        if ok > 0:
+            total += max(0.0, epoch(r.get("CurrentTime")) - epoch(r.get("LastResetTime")))
+    return total

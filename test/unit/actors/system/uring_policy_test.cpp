@@ -1,0 +1,138 @@
+// The io_uring-backed CAF scheduler: actors run, talk, wake from foreign
+// threads, see delayed messages, and the system shuts down cleanly.
+#include "actors/system/uring_policy.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+using namespace centralita;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture : ::testing::Test {
+  void SetUp() override {
+    auto f = drivers::probe_uring();
+    if (!f.available) {
+      std::fprintf(stderr, "skipping: %s\n", f.why_unavailable.c_str());
+      std::exit(77);
+    }
+    for (unsigned i = 0; i < 2; ++i)
+      reactors.push_back(std::move(drivers::reactor::create(i, {}).value()));
+    for (auto& r : reactors)
+      cfg.reactors.push_back(r.get());
+    cfg.set("scheduler.max-threads", size_t{2});
+    cfg.set("scheduler.max-throughput", size_t{64});
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    cfg.load<actors::uring_coordinator>();
+  }
+  std::vector<std::unique_ptr<drivers::reactor>> reactors;
+  actors::uring_system_config cfg;
+};
+
+caf::behavior counter(caf::event_based_actor* self, std::atomic<int>* n) {
+  (void)self;
+  return {
+    [=](int x) { n->fetch_add(x); return x; },
+  };
+}
+
+caf::behavior pinger(caf::event_based_actor* self, caf::actor pong, int rounds) {
+  self->send(pong, 1);
+  return {
+    [=](int) mutable {
+      if (--rounds > 0)
+        self->send(pong, 1);
+      else
+        self->quit();
+    },
+  };
+}
+
+} // namespace
+
+TEST_F(fixture, request_response_through_the_uring_workers) {
+  caf::actor_system sys{cfg};
+  std::atomic<int> n{0};
+  auto c = sys.spawn(counter, &n);
+  caf::scoped_actor self{sys};
+  for (int i = 1; i <= 100; ++i)
+    self->request(c, caf::infinite, i).receive([&](int x) { EXPECT_EQ(x, i); },
+                                               [&](caf::error& e) { FAIL() << sys.render(e); });
+  EXPECT_EQ(n.load(), 5050);
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(fixture, ping_pong_between_actors_completes) {
+  std::atomic<int> n{0};
+  {
+    caf::actor_system sys{cfg};
+    auto c = sys.spawn(counter, &n);
+    for (int i = 0; i < 8; ++i)
+      sys.spawn(pinger, c, 1000);
+    caf::scoped_actor self{sys};
+    // bounded wait for all 8000 messages
+    for (int i = 0; i < 500 && n.load() < 8000; ++i)
+      self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+    EXPECT_EQ(n.load(), 8000);
+    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  }  // the destructor stops the workers: must not hang
+}
+
+TEST_F(fixture, foreign_threads_wake_sleeping_workers) {
+  caf::actor_system sys{cfg};
+  std::atomic<int> n{0};
+  auto c = sys.spawn(counter, &n);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i)
+        caf::anon_send(c, 1);
+    });
+  for (auto& t : threads)
+    t.join();
+  caf::scoped_actor self{sys};
+  for (int i = 0; i < 500 && n.load() < 6000; ++i)
+    self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+  EXPECT_EQ(n.load(), 6000);
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(fixture, delayed_messages_arrive) {
+  caf::actor_system sys{cfg};
+  std::atomic<int> n{0};
+  auto c = sys.spawn(counter, &n);
+  caf::scoped_actor self{sys};
+  self->delayed_send(c, 20ms, 5);
+  for (int i = 0; i < 500 && n.load() < 5; ++i)
+    self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+  EXPECT_EQ(n.load(), 5);
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(fixture, posted_work_runs_on_the_reactor_thread) {
+  caf::actor_system sys{cfg};
+  std::atomic<int> ran{0};
+  std::atomic<bool> on_right_thread{true};
+  for (auto& r : reactors) {
+    auto* rp = r.get();
+    r->post([&, rp] {
+      if (drivers::reactor::current() != rp)
+        on_right_thread = false;
+      ran.fetch_add(1);
+    });
+  }
+  caf::scoped_actor self{sys};
+  for (int i = 0; i < 500 && ran.load() < 2; ++i)
+    self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_TRUE(on_right_thread.load());
+}
