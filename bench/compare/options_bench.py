@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, str(ROOT / "test" / "integration" / "lib"))
 
 from centralita_test import HOST, free_port, udp_options_ok  # noqa: E402

@@ -293,6 +293,18 @@ message::~message() = default;
 
 result<message> message::parse(std::string_view bytes) {
   if (bytes.empty()) return fail(errc::parse_error, "Empty message");
+  // A datagram may end right after its last header line, without the empty line
+  // (sofia accepts that at end of stream). Complete it, or that last line would be
+  // printed glued to whatever an edit appends after it.
+  std::string completed;
+  if (bytes.find("\n\r\n") == std::string_view::npos && bytes.find("\n\n") == std::string_view::npos) {
+    completed.reserve(bytes.size() + 4);
+    completed.assign(bytes);
+    if (completed.back() == '\r') completed.push_back('\n');
+    else if (completed.back() != '\n') completed.append("\r\n");
+    completed.append("\r\n");
+    bytes = completed;
+  }
   auto p = std::make_unique<impl>();
   // EXTRACT_COPY keeps each header's original bytes, so unedited headers print as
   // received (and fast); edits must clear the fragment (see message_edit.cpp).

@@ -175,6 +175,8 @@ private:
   explicit message(std::unique_ptr<impl> p) noexcept;
   std::unique_ptr<impl> impl_;
 
+  static result<message> build_response(const message& request, int status, std::string_view reason,
+                                        std::string_view to_tag, bool printed);
   friend result<message> make_response(const message&, int, std::string_view,
                                        std::string_view);
 };

@@ -67,9 +67,9 @@ std::string clean_value(std::string_view v) {
 /// (a value sharing the previous one's line holds none and is skipped), otherwise
 /// the printed value. `tag` is appended as a To tag parameter when not empty.
 void append_header(std::string& out, std::string_view name, const msg_header_t* h,
-                   std::string_view tag) {
+                   std::string_view tag, bool printed) {
   const msg_common_t* c = h->sh_common;
-  if (c->h_data != nullptr) {
+  if (c->h_data != nullptr && !printed) {
     if (c->h_len == 0) return;  // printed with the previous value's line
     std::string_view raw(static_cast<const char*>(c->h_data), c->h_len);
     if (tag.empty()) {
@@ -95,6 +95,11 @@ const char* default_reason_phrase(int status) noexcept {
 
 result<message> make_response(const message& request, int status, std::string_view reason,
                               std::string_view to_tag) {
+  return message::build_response(request, status, reason, to_tag, false);
+}
+
+result<message> message::build_response(const message& request, int status, std::string_view reason,
+                               std::string_view to_tag, bool printed) {
   if (!request.is_request())
     return error{errc::invalid_argument, "make_response needs a request"};
   if (status < 100 || status > 699)
@@ -107,16 +112,20 @@ result<message> make_response(const message& request, int status, std::string_vi
   // received bytes are copied where sofia kept them (they parsed once, so they parse
   // again); edited headers are printed.
   for (const sip_via_t* v = sip->sip_via; v != nullptr; v = v->v_next)
-    append_header(out, "Via", reinterpret_cast<const msg_header_t*>(v), {});
-  append_header(out, "From", reinterpret_cast<const msg_header_t*>(sip->sip_from), {});
+    append_header(out, "Via", reinterpret_cast<const msg_header_t*>(v), {}, printed);
+  append_header(out, "From", reinterpret_cast<const msg_header_t*>(sip->sip_from), {}, printed);
   // §8.2.6.2: the UAS adds a To tag unless the request had one (or this is a 100).
   std::string_view tag;
   if (!to_tag.empty() && sip->sip_to->a_tag == nullptr && detail::is_token(to_tag)) tag = to_tag;
-  append_header(out, "To", reinterpret_cast<const msg_header_t*>(sip->sip_to), tag);
-  append_header(out, "Call-ID", reinterpret_cast<const msg_header_t*>(sip->sip_call_id), {});
-  append_header(out, "CSeq", reinterpret_cast<const msg_header_t*>(sip->sip_cseq), {});
+  append_header(out, "To", reinterpret_cast<const msg_header_t*>(sip->sip_to), tag, printed);
+  append_header(out, "Call-ID", reinterpret_cast<const msg_header_t*>(sip->sip_call_id), {}, printed);
+  append_header(out, "CSeq", reinterpret_cast<const msg_header_t*>(sip->sip_cseq), {}, printed);
   out.append("Content-Length: 0\r\n\r\n");
-  return message::parse(out);
+  auto r = message::parse(out);
+  if (r.ok() || printed) return r;
+  // Received bytes sofia tolerated once (e.g. a bare CR inside a line) may not
+  // survive in a new context: fall back to sofia's printing of every header.
+  return build_response(request, status, reason, to_tag, true);
 }
 
 std::optional<std::string> make_error_response(std::string_view raw, int status,

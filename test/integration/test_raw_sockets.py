@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 from centralita_test import (HOST, Checks, ConnectionClosed, Switch, TcpConn, UdpClient,  # noqa: E402
@@ -106,6 +107,11 @@ def udp_malformed(checks: Checks, switch: Switch) -> None:
     udp_expect_status(checks, switch, "UDP OPTIONS whose CSeq method is INVITE (RFC 3261 §8.1.1.5)",
                       lambda lp: bytes(request("OPTIONS", port, local_port=lp).replace("CSeq", "1 INVITE")),
                       400)
+    # A datagram cut right after the Via line: no blank line, no From/To/...: 400, sent back
+    # because there is a Via to answer to.
+    udp_expect_status(checks, switch, "UDP header block cut after the Via line (no blank line)",
+                      lambda lp: (lambda b: b[:b.index(b"\r\nMax-Forwards") + 2])(
+                          bytes(request("OPTIONS", port, local_port=lp))), 400)
     udp_expect_status(checks, switch, "UDP unknown method FOO",
                       lambda lp: bytes(request("FOO", port, local_port=lp)), 501)
     # RFC 3581: with ;rport the answer goes to the source port, not the Via's sent-by port.
@@ -120,8 +126,7 @@ def udp_malformed(checks: Checks, switch: Switch) -> None:
     udp_silence(checks, switch, "UDP binary junk (4 KiB)", os.urandom(4096))
     udp_silence(checks, switch, "UDP binary junk with NULs", b"\x00" * 64 + b"\xff\xfe" * 100)
     udp_silence(checks, switch, "UDP request line only", f"OPTIONS sip:{HOST} SIP/2.0\r\n\r\n".encode())
-    udp_silence(checks, switch, "UDP truncated header block (no blank line)",
-                bytes(request("OPTIONS", port))[:60])
+    udp_silence(checks, switch, "UDP truncated request line", f"OPTIONS sip:{HOST} SIP/2.".encode())
     response = (f"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP {HOST}:{port};branch={new_branch()}\r\n"
                 f"From: <sip:a@{HOST}>;tag=1\r\nTo: <sip:b@{HOST}>;tag=2\r\nCall-ID: {new_call_id()}\r\n"
                 f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()

@@ -8,6 +8,7 @@ real binary: every one must be answered 200, and the switch must exit 0 on SIGTE
 import sys
 from pathlib import Path
 
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 from centralita_test import Checks, SkipTest, Switch, check_clean_exit, main  # noqa: E402

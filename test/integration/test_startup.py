@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 from centralita_test import HOST, Checks, Switch, check_clean_exit, free_port, main  # noqa: E402
