@@ -3,12 +3,12 @@
 #   make test  install what is missing, build, run every test (ctest prints the summary)
 
 BUILD       ?= build
-FUZZ_BUILD  ?= build-fuzz
+CLANG_BUILD ?= build-clang
 BUILD_TYPE  ?= RelWithDebInfo
 JOBS        ?= $(shell nproc)
 RUN_ARGS    ?=
 
-.PHONY: all deps build fuzz-build run test bench clean
+.PHONY: all deps build clang-build run test bench clean
 
 all: build
 
@@ -17,27 +17,28 @@ deps:
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  -DCENTRALITA_FUZZ_DIR=$(abspath $(FUZZ_BUILD))/test/fuzz
+	  -DCENTRALITA_CLANG_DIR=$(abspath $(CLANG_BUILD))
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# libFuzzer needs clang: the fuzz targets get their own clang build tree.
-$(FUZZ_BUILD)/CMakeCache.txt:
-	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) \
+# The second tree: clang 14 with ASan/UBSan. It proves the clang build is
+# warning-free, gives libFuzzer its targets, and runs the unit tests sanitized.
+$(CLANG_BUILD)/CMakeCache.txt:
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(CLANG_BUILD) \
 	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCENTRALITA_FUZZ=ON
 
-fuzz-build: deps $(FUZZ_BUILD)/CMakeCache.txt
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+clang-build: deps $(CLANG_BUILD)/CMakeCache.txt
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
 
 run: build
 	$(BUILD)/centralita $(RUN_ARGS)
 
-test: build fuzz-build
+test: build clang-build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
 
 bench: build
 	bench/compare/options_bench.py --centralita $(BUILD)/centralita
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(CLANG_BUILD)

@@ -33,7 +33,7 @@ void inbound_router::on_oversized(const drivers::inbound_message& msg) {
   counters_->oversized.fetch_add(1, std::memory_order_relaxed);
   if (hub_ == nullptr || core_ == nullptr || msg.bytes.empty())
     return;  // no header block to answer from: the transport closes
-  if (auto answer = core_->too_large(msg.bytes)) {
+  if (auto answer = core_->too_large(msg.bytes, msg.source)) {
     counters_->count_response_sent(513);
     drivers::outbound_message out;
     out.transport = msg.transport;

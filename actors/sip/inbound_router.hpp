@@ -15,7 +15,7 @@ namespace centralita::actors {
 /// Call-ID (the only thing read before the owning actor parses it) and hands
 /// the bytes over. Runs on the reactor's thread inside a scheduler worker, so
 /// a shard woken here is scheduled on the same worker: no thread hop.
-class inbound_router : public drivers::message_sink {
+class inbound_router final : public drivers::message_sink {
 public:
   explicit inbound_router(std::shared_ptr<sip_counters> counters);
 

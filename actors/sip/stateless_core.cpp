@@ -69,17 +69,7 @@ uri_parts split_uri(std::string_view uri) {
 // A stateless To tag must be the same for a retransmission of the request
 // (RFC 3261 §16.11 stateless proxies; §8.2.6.2): derive it from the
 // transaction's identity rather than drawing a random one.
-std::string stateless_tag(std::string_view call_id, std::string_view branch, uint32_t cseq) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  auto mix = [&](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-  };
-  mix(call_id);
-  mix(branch);
-  mix(std::to_string(cseq));
+std::string tag_from_hash(uint64_t h) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string tag = "sl";
   for (int i = 0; i < 12; ++i) {
@@ -87,6 +77,20 @@ std::string stateless_tag(std::string_view call_id, std::string_view branch, uin
     h >>= 4;
   }
   return tag;
+}
+
+uint64_t fnv1a(uint64_t h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+constexpr uint64_t fnv_basis = 1469598103934665603ull;
+
+std::string stateless_tag(std::string_view call_id, std::string_view branch, uint32_t cseq) {
+  return tag_from_hash(fnv1a(fnv1a(fnv1a(fnv_basis, call_id), branch), std::to_string(cseq)));
 }
 
 } // namespace
@@ -127,8 +131,24 @@ bool stateless_core::is_local(std::string_view host, uint16_t port) const {
   return std::find(id_.ports.begin(), id_.ports.end(), port) != id_.ports.end();
 }
 
-std::optional<std::string> stateless_core::too_large(std::string_view headers) const {
-  return sip::make_error_response(headers, 513, "Message Too Large");
+std::optional<std::string> stateless_core::error_response(std::string_view raw, int status,
+                                                          std::string_view reason,
+                                                          const drivers::endpoint& source) const {
+  // A retransmission is byte-identical, so a tag hashed from the bytes is the
+  // same for it (RFC 3261 §8.2.6.2).
+  auto answer = sip::make_error_response(raw, status, reason, tag_from_hash(fnv1a(fnv_basis, raw)),
+                                         source.address(), source.port());
+  if (answer && !id_.server_header.empty()) {
+    static constexpr std::string_view tail = "Content-Length: 0\r\n\r\n";
+    if (answer->size() >= tail.size())
+      answer->insert(answer->size() - tail.size(), "Server: " + id_.server_header + "\r\n");
+  }
+  return answer;
+}
+
+std::optional<std::string> stateless_core::too_large(std::string_view headers,
+                                                     const drivers::endpoint& source) const {
+  return error_response(headers, 513, "Message Too Large", source);
 }
 
 std::optional<stateless_reply> stateless_core::handle(std::string_view bytes,
@@ -142,7 +162,7 @@ std::optional<stateless_reply> stateless_core::handle(std::string_view bytes,
       return std::nullopt;  // nobody to tell: a broken response is dropped
     }
     // RFC 3261 §21.4.1: 400 with a reason phrase naming the problem.
-    auto answer = sip::make_error_response(bytes, 400, parsed.err().reason);
+    auto answer = error_response(bytes, 400, parsed.err().reason, source);
     if (!answer) {
       counters.unanswerable_requests.fetch_add(1, std::memory_order_relaxed);
       return std::nullopt;

@@ -40,7 +40,8 @@ public:
                                         sip_counters& counters) const;
 
   /// A 513 for an over-long message whose header block is `headers` (TCP).
-  std::optional<std::string> too_large(std::string_view headers) const;
+  std::optional<std::string> too_large(std::string_view headers,
+                                       const drivers::endpoint& source) const;
 
   /// True when `host` (and `port`, 0 = none given) names this switch.
   bool is_local(std::string_view host, uint16_t port) const;
@@ -49,6 +50,11 @@ public:
     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE";
 
 private:
+  /// An error response built from raw bytes that did not parse (§8.2.6).
+  std::optional<std::string> error_response(std::string_view raw, int status,
+                                            std::string_view reason,
+                                            const drivers::endpoint& source) const;
+
   local_identity id_;
 };
 

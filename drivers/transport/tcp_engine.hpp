@@ -18,7 +18,7 @@ namespace centralita::drivers {
 /// each stream by protocols' stream_framer (RFC 3261 §18.3); CRLFCRLF pings
 /// get a CRLF (RFC 5626 §3.5.1); idle connections close on the reactor's
 /// timing wheel. Only the owning reactor's thread touches it.
-class tcp_engine : public timer_target {
+class tcp_engine final : public timer_target {
 public:
   tcp_engine(reactor& r, const transport_options& opts, message_sink& sink,
              transport_counters& counters);
@@ -42,7 +42,7 @@ private:
   struct connection;
   struct listener;
 
-  struct op : completion {
+  struct op final : completion {
     enum kind_t { recv, send, connect } kind;
     connection* conn = nullptr;
     tcp_engine* engine = nullptr;
@@ -77,7 +77,7 @@ private:
     }
   };
 
-  struct listener : completion {
+  struct listener final : completion {
     tcp_engine* engine = nullptr;
     int fd = -1;
     endpoint local;

@@ -22,7 +22,7 @@ constexpr std::size_t recv_headroom = sizeof(io_uring_recvmsg_out) + sizeof(sock
 
 } // namespace
 
-struct udp_socket::send_op : completion {
+struct udp_socket::send_op final : completion {
   udp_socket* owner = nullptr;
   msghdr msg{};
   iovec iov{};

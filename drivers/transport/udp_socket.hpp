@@ -15,7 +15,7 @@ namespace centralita::drivers {
 /// multishot recvmsg over a provided buffer ring (re-armed when the kernel
 /// drops IORING_CQE_F_MORE); sends are sendmsg SQEs batched with the
 /// reactor's next submit.
-class udp_socket : public completion {
+class udp_socket final : public completion {
 public:
   static result<std::unique_ptr<udp_socket>> open(reactor& r, const endpoint& local,
                                                   const transport_options& opts,

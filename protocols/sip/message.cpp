@@ -2,11 +2,13 @@
 
 #include "protocols/sip/message_impl.hpp"
 
+#include <sofia-sip/hostdomain.h>
 #include <sofia-sip/msg_buffer.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
 
 #include <array>
+#include <cctype>
 #include <cstring>
 
 namespace centralita::sip {
@@ -231,8 +233,17 @@ std::optional<error> validate(const sip_t* sip, su_home_t* home) {
     if (again == nullptr || again->a_url->url_type != type)
       return fail(errc::bad_header, "Malformed From or To header");
   }
-  if (sip->sip_via->v_host == nullptr || sip->sip_via->v_protocol == nullptr)
-    return fail(errc::bad_header, "Malformed Via header");
+  // Every Via must print back parseably, since edits re-print the Via list:
+  // sofia accepts some sent-by values it cannot (found by fuzzing:
+  // "SIP/2.0/UDP$[2001:db8::1]"). RFC 3261 §20.42: sent-by is a host (name,
+  // IPv4 or [IPv6]) and the protocol is three tokens.
+  for (const sip_via_t* v = sip->sip_via; v != nullptr; v = v->v_next) {
+    if (v->v_host == nullptr || v->v_protocol == nullptr || !host_is_valid(v->v_host))
+      return fail(errc::bad_header, "Malformed Via header");
+    for (const char* c = v->v_protocol; *c != 0; ++c)
+      if (!(std::isalnum(static_cast<unsigned char>(*c)) || std::strchr("/.-!%*_+`'~", *c)))
+        return fail(errc::bad_header, "Malformed Via header");
+  }
   // RFC 3261 §20.22: Max-Forwards is 0-255 in practice (RFC 4475 §3.1.2.4).
   if (sip->sip_max_forwards != nullptr && sip->sip_max_forwards->mf_count > 255)
     return fail(errc::bad_header, "Malformed Max-Forwards header");

@@ -193,9 +193,14 @@ result<message> make_response(const message& request, int status,
 /// response (e.g. 400 with the parse error's reason) built from the raw bytes, with
 /// the Via, From, To, Call-ID and CSeq lines as far as present (RFC 3261 §8.2.6).
 /// nullopt when the bytes are a response or hold no Via to address the answer.
-/// The reason phrase is sanitized (printable, no CR/LF).
+/// The reason phrase is sanitized (printable, no CR/LF). A final response gets
+/// `to_tag` on its To header when the request's To has no tag (§8.2.6.2); the
+/// top Via gets `received` and, when it has a bare rport, `rport` (RFC 3581 §4).
 std::optional<std::string> make_error_response(std::string_view raw, int status,
-                                               std::string_view reason);
+                                               std::string_view reason,
+                                               std::string_view to_tag = {},
+                                               std::string_view received = {},
+                                               uint16_t rport = 0);
 
 /// The default reason phrase of a status code (RFC 3261 §21), "Unknown" otherwise.
 const char* default_reason_phrase(int status) noexcept;

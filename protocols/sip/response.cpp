@@ -5,6 +5,8 @@
 
 #include "protocols/sip/message_impl.hpp"
 
+#include <cctype>
+
 #include <sofia-sip/sip_status.h>
 
 namespace centralita::sip {
@@ -128,8 +130,33 @@ result<message> message::build_response(const message& request, int status, std:
   return build_response(request, status, reason, to_tag, true);
 }
 
+namespace {
+
+// RFC 3261 §18.2.1 / RFC 3581 §4 on raw Via text: the first via-parm of the
+// value gets received=<ip>, and a bare rport gets the source port.
+void annotate_top_via(std::string& value, std::string_view received, uint16_t rport) {
+  auto end = value.find(',');
+  if (end == std::string::npos) end = value.size();
+  std::string first = value.substr(0, end);
+  std::string lowered = first;
+  for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto at = lowered.find(";rport");
+  if (at != std::string::npos && rport != 0) {
+    auto after = at + 6;
+    bool bare = after >= lowered.size() || lowered[after] == ';' || lowered[after] == ' ';
+    if (bare) first.insert(after, "=" + std::to_string(rport));
+  }
+  if (!received.empty() && lowered.find(";received=") == std::string::npos
+      && detail::is_line_safe(received))
+    first.append(";received=").append(received);
+  value = first + value.substr(end);
+}
+
+} // namespace
+
 std::optional<std::string> make_error_response(std::string_view raw, int status,
-                                               std::string_view reason) {
+                                               std::string_view reason, std::string_view to_tag,
+                                               std::string_view received, uint16_t rport) {
   if (raw.size() >= 4 && raw.substr(0, 4) == "SIP/") return std::nullopt;  // never answer a response
   if (status < 100 || status > 699) status = 400;
   // Collect header lines up to the end of the header block, unfolding
@@ -172,11 +199,26 @@ std::optional<std::string> make_error_response(std::string_view raw, int status,
   for (const auto& [name, value] : picked)
     if (name == "Via" && !value.empty()) has_via = true;
   if (!has_via) return std::nullopt;  // RFC 3261 §18.2.2: nowhere to send it
+  for (auto& [name, value] : picked)
+    if (name == "Via") {
+      annotate_top_via(value, received, rport);
+      break;
+    }
   std::string out;
   status_line(out, status, reason);
   for (std::string_view want : {"Via", "From", "To", "Call-ID", "CSeq"})
-    for (const auto& [name, value] : picked)
-      if (name == want) out.append(name).append(": ").append(value).append("\r\n");
+    for (const auto& [name, value] : picked) {
+      if (name != want) continue;
+      out.append(name).append(": ").append(value);
+      // RFC 3261 §8.2.6.2: a UAS adds a To tag to a final response unless
+      // the request had one.
+      if (name == "To" && status >= 200 && !to_tag.empty() && detail::is_token(to_tag)) {
+        std::string lowered(value);
+        for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lowered.find(";tag=") == std::string::npos) out.append(";tag=").append(to_tag);
+      }
+      out.append("\r\n");
+    }
   out.append("Content-Length: 0\r\n\r\n");
   return out;
 }

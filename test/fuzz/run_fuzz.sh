@@ -5,7 +5,7 @@
 set -euo pipefail
 bin=${1:?fuzz binary}; corpus=${2:?corpus dir}; seconds=${3:-30}
 if [[ ! -x "$bin" ]]; then
-  echo "fuzz: $bin is missing: build it with 'make fuzz-build' (make test does)" >&2
+  echo "fuzz: $bin is missing: build it with 'make clang-build' (make test does)" >&2
   exit 1
 fi
 work=$(mktemp -d)

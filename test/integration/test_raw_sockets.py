@@ -10,6 +10,7 @@ wait SILENCE seconds.
 """
 
 import os
+import re
 import shutil
 import socket
 import sys
@@ -98,9 +99,18 @@ def udp_malformed(checks: Checks, switch: Switch) -> None:
     udp_expect_status(checks, switch, "UDP Max-Forwards: 0",
                       lambda lp: bytes(request("OPTIONS", port, local_port=lp, max_forwards=0)), 483)
     for header in ("Call-ID", "From", "To", "CSeq"):
-        udp_expect_status(checks, switch, f"UDP OPTIONS without {header}",
-                          lambda lp: bytes(request("OPTIONS", port, local_port=lp).without(header)),
-                          400, header)
+        msg = udp_expect_status(checks, switch, f"UDP OPTIONS without {header}",
+                                lambda lp: bytes(request("OPTIONS", port, local_port=lp).without(header)),
+                                400, header)
+        if msg is None or msg.status != 400 or header != "Call-ID":
+            continue
+        # The request had a To and a Via with ;rport: the 400 is an ordinary final response.
+        d = f"received: {show(msg.raw)}"
+        checks.check("UDP 400 (missing Call-ID) adds a To tag (RFC 3261 §8.2.6.2)",
+                     tag_of(msg.get("to")) is not None, d)
+        via = msg.get("via") or ""
+        checks.check("UDP 400 (missing Call-ID) fills in Via rport=<source port> (RFC 3581 §4)",
+                     re.search(r";\s*rport=\d+", via) is not None, d)
     udp_expect_status(checks, switch, "UDP OPTIONS with unparseable CSeq 'abc OPTIONS'",
                       lambda lp: bytes(request("OPTIONS", port, local_port=lp).replace("CSeq", "abc OPTIONS")),
                       400)

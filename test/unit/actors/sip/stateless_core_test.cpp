@@ -125,7 +125,12 @@ TEST(stateless_core, missing_call_id_gets_400_naming_it) {
   EXPECT_EQ(reply->status, 400);
   EXPECT_NE(reply->bytes.find("Call-ID"), std::string::npos) << reply->bytes;
   EXPECT_EQ(reply->bytes.rfind("SIP/2.0 400 ", 0), 0u) << reply->bytes;
+  EXPECT_NE(reply->bytes.find("To: <sip:127.0.0.1>;tag="), std::string::npos) << reply->bytes;
   EXPECT_EQ(c.bad_requests.load(), 1u);
+  // the retransmission gets the same answer, tag included
+  auto again = core.handle(bad, source, transport_kind::udp, c);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->bytes, reply->bytes);
 }
 
 TEST(stateless_core, garbage_without_via_is_dropped_and_counted) {
@@ -139,7 +144,8 @@ TEST(stateless_core, garbage_without_via_is_dropped_and_counted) {
 TEST(stateless_core, too_large_builds_a_513) {
   auto core = make_core();
   auto headers = request("OPTIONS", "sip:127.0.0.1");
-  auto r = core.too_large(headers);
+  auto r = core.too_large(headers, source);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->rfind("SIP/2.0 513 ", 0), 0u) << *r;
+  EXPECT_NE(r->find(";tag="), std::string::npos) << *r;
 }

@@ -10,7 +10,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct recorder : timer_target {
+struct recorder final : timer_target {
   std::vector<uint64_t> fired;
   void on_timer(uint64_t cookie) override { fired.push_back(cookie); }
 };
@@ -69,7 +69,7 @@ TEST(timer_wheel, a_long_pause_fires_everything_due_once) {
 
 TEST(timer_wheel, callbacks_may_reschedule_and_cancel) {
   timer_wheel w(t0, 1ms, 64);
-  struct chain : timer_target {
+  struct chain final : timer_target {
     timer_wheel* w;
     int left = 3;
     int fired = 0;

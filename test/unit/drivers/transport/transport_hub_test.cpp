@@ -29,7 +29,7 @@ struct recorded {
 };
 
 /// Records every message; optionally echoes "ECHO <n>" back through the hub.
-class test_sink : public message_sink {
+class test_sink final : public message_sink {
 public:
   transport_hub* hub = nullptr;
   bool echo = true;
