@@ -43,7 +43,8 @@ sys.path.insert(0, str(ROOT / "test" / "integration" / "lib"))
 from centralita_test import HOST, free_port, udp_options_ok  # noqa: E402
 from sipp import run_sipp, sipp_binary  # noqa: E402
 
-SCENARIO = ROOT / "bench" / "scenarios" / "options_uac.xml"
+# One scenario file serves the tests and the benchmark.
+SCENARIO = ROOT / "test" / "integration" / "scenarios" / "options_uac.xml"
 KAMAILIO_CFG = ROOT / "bench" / "peers" / "kamailio-options.cfg"
 KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -74,7 +74,9 @@ result<std::unique_ptr<udp_socket>> udp_socket::open(reactor& r, const endpoint&
   while (count < opts.udp_buffer_count)
     count <<= 1;
   s->buffer_count_ = count;
-  s->buffer_size_ = opts.max_message_size + 1 + recv_headroom;  // +1 detects oversize
+  // +1 detects oversize; rounded up so every buffer (and the
+  // io_uring_recvmsg_out header at its start) is 64-byte aligned.
+  s->buffer_size_ = (opts.max_message_size + 1 + recv_headroom + 63) & ~std::size_t{63};
   s->buf_ring_bytes_ = count * sizeof(io_uring_buf);
   void* mem = ::mmap(nullptr, s->buf_ring_bytes_, PROT_READ | PROT_WRITE,
                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
