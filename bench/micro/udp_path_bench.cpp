@@ -56,19 +56,7 @@ void udp_echo_round_trip(benchmark::State& state) {
   auto& re = *r.value();
   std::thread loop([&] {
     tid = static_cast<pid_t>(::syscall(SYS_gettid));
-    re.bind_to_current_thread();
-    while (!stop.load()) {
-      re.run_posted();
-      re.poll();
-      re.submit();
-      re.begin_sleep();
-      if (re.has_posted() || stop.load()) {
-        re.end_sleep();
-        continue;
-      }
-      re.wait();
-      re.end_sleep();
-    }
+    re.run(stop);
   });
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   ::connect(fd, bound->data(), bound->size());

@@ -175,6 +175,22 @@ std::size_t reactor::run_posted() {
   return posted_.drain([](std::function<void()>&& fn) { fn(); });
 }
 
+void reactor::run(const std::atomic<bool>& stop) {
+  bind_to_current_thread();
+  while (!stop.load()) {
+    run_posted();
+    poll();
+    submit();
+    begin_sleep();
+    if (has_posted() || stop.load()) {
+      end_sleep();
+      continue;
+    }
+    wait();
+    end_sleep();
+  }
+}
+
 unsigned reactor::poll() {
   unsigned handled = 0;
   io_uring_cqe* cqes[256];

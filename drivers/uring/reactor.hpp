@@ -80,6 +80,12 @@ public:
   /// Any thread.
   void wake();
 
+  /// A whole event loop for a thread that is not a scheduler worker (tests,
+  /// benchmarks, the load generator): binds the reactor to the calling thread
+  /// and runs posted work, completions and timers until `stop` is true
+  /// (set it, then post() anything to wake the loop).
+  void run(const std::atomic<bool>& stop);
+
   /// Any thread: runs `fn` on this reactor's thread soon (lock-free queue).
   void post(std::function<void()> fn);
   /// Owner thread: runs posted functions; returns how many ran.

@@ -209,9 +209,21 @@ bool liberal_host(const char* h) {
   return true;
 }
 
+// RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+bool valid_scheme(const char* s) {
+  if (s == nullptr || !std::isalpha(static_cast<unsigned char>(*s))) return false;
+  for (; *s != 0; ++s)
+    if (!std::isalnum(static_cast<unsigned char>(*s)) && *s != '+' && *s != '-' && *s != '.')
+      return false;
+  return true;
+}
+
 bool sip_url_sane(const url_t* u) {
   if (u == nullptr) return false;
-  if (u->url_type != url_sip && u->url_type != url_sips) return true;
+  // sofia takes anything before the first colon as a scheme (found by fuzzing:
+  // "<siIP/2.0/UDP h;bran:x@y>"), and cannot always print it back.
+  if (u->url_type != url_sip && u->url_type != url_sips)
+    return u->url_type == url_any || valid_scheme(u->url_scheme);
   return u->url_path == nullptr && u->url_fragment == nullptr && liberal_host(u->url_host);
 }
 

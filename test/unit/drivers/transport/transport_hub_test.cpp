@@ -81,21 +81,7 @@ private:
 class reactor_thread {
 public:
   explicit reactor_thread(reactor& r) : r_(r) {
-    thread_ = std::thread([this] {
-      r_.bind_to_current_thread();
-      while (!stop_.load()) {
-        r_.run_posted();
-        r_.poll();
-        r_.submit();
-        r_.begin_sleep();
-        if (r_.has_posted() || stop_.load()) {
-          r_.end_sleep();
-          continue;
-        }
-        r_.wait();
-        r_.end_sleep();
-      }
-    });
+    thread_ = std::thread([this] { r_.run(stop_); });
   }
   ~reactor_thread() {
     stop_.store(true);
