@@ -19,6 +19,8 @@ pkg_check_modules(LUA REQUIRED IMPORTED_TARGET GLOBAL lua5.4)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET GLOBAL libcurl)
 pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET GLOBAL sqlite3)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET GLOBAL hiredis)
+# libcrypto (OpenSSL 3): MD5 and SHA-256 for digest auth (RFC 7616), HMAC for nonces.
+pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET GLOBAL libcrypto)
 add_library(dep::uring ALIAS PkgConfig::URING)
 add_library(dep::sofia ALIAS PkgConfig::SOFIA)
 add_library(dep::spandsp ALIAS PkgConfig::SPANDSP)
@@ -27,6 +29,7 @@ add_library(dep::lua ALIAS PkgConfig::LUA)
 add_library(dep::curl ALIAS PkgConfig::CURL)
 add_library(dep::sqlite ALIAS PkgConfig::SQLITE)
 add_library(dep::hiredis ALIAS PkgConfig::HIREDIS)
+add_library(dep::crypto ALIAS PkgConfig::CRYPTO)
 
 # wslay has no pkg-config file in Debian 12.
 find_path(WSLAY_INCLUDE_DIR wslay/wslay.h REQUIRED)

@@ -218,8 +218,23 @@ bool valid_scheme(const char* s) {
   return true;
 }
 
+// RFC 3986 §2 / RFC 3261 §25.1: a URI is 7-bit, printable, without spaces,
+// quotes or angle brackets (they delimit it). sofia stores some such bytes in
+// URI parts and cannot re-print them parseably (found by fuzzing).
+bool uri_part_ok(const char* p) {
+  if (p == nullptr) return true;
+  for (; *p != 0; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"') return false;
+  }
+  return true;
+}
+
 bool sip_url_sane(const url_t* u) {
   if (u == nullptr) return false;
+  for (const char* part : {u->url_user, u->url_password, u->url_host, u->url_port, u->url_path,
+                           u->url_params, u->url_headers, u->url_fragment})
+    if (!uri_part_ok(part)) return false;
   // sofia takes anything before the first colon as a scheme (found by fuzzing:
   // "<siIP/2.0/UDP h;bran:x@y>"), and cannot always print it back.
   if (u->url_type != url_sip && u->url_type != url_sips)
@@ -268,6 +283,13 @@ std::optional<error> validate(const sip_t* sip, su_home_t* home) {
   // Only URIs outside sip/sips/tel pay for this check.
   for (const sip_addr_t* a : {sip->sip_from, sip->sip_to}) {
     auto type = a->a_url->url_type;
+    // RFC 3261 §25.1: display-name = *(token LWS) / quoted-string; only a
+    // quoted string may carry UTF-8 or separators (fuzzing found unquoted
+    // 8-bit display names that print back as something else).
+    if (a->a_display != nullptr && a->a_display[0] != '"')
+      for (const char* c = a->a_display; *c != 0; ++c)
+        if (!(std::isalnum(static_cast<unsigned char>(*c)) || std::strchr("-.!%*_+`'~ \t", *c)))
+          return fail(errc::bad_header, "Malformed From or To header");
     if (type == url_sip || type == url_sips || type == url_tel) continue;
     std::string printed = print_value(reinterpret_cast<const msg_header_t*>(a));
     auto* again = reinterpret_cast<sip_addr_t*>(msg_header_make(home, a->a_common->h_class, printed.c_str()));
