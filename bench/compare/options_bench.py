@@ -334,7 +334,7 @@ def main() -> int:
     targets: list[Target] = []
     try:
         if args.only != "kamailio":
-            targets.append(Centralita(args.centralita, args.workers))
+            targets.append(Centralita(str(Path(args.centralita).resolve()), args.workers))
         if args.only != "centralita":
             targets.append(Kamailio(args.kamailio, args.kamailio_children))
         for t in targets:
