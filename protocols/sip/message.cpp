@@ -554,4 +554,31 @@ std::string message::brief() const {
   return out;
 }
 
+// ---- registrar accessors ----
+
+std::vector<message::contact_value> message::contacts() const {
+  std::vector<contact_value> out;
+  for (const sip_contact_t* m = impl_->sip->sip_contact; m != nullptr; m = m->m_next) {
+    contact_value c;
+    if (m->m_display != nullptr) {
+      std::string_view d = m->m_display;
+      if (d.size() >= 2 && d.front() == '"' && d.back() == '"') d = d.substr(1, d.size() - 2);
+      c.display.assign(d);
+    }
+    // RFC 3261 §10.2.2: sofia parses the wildcard as a URL of type url_any.
+    c.star = m->m_url->url_type == url_any;
+    c.uri = c.star ? std::string("*") : print_url(m->m_url);
+    for (msg_param_t const* p = m->m_params; p != nullptr && *p != nullptr; ++p) {
+      std::string_view param = *p;
+      size_t eq = param.find('=');
+      if (eq == std::string_view::npos)
+        c.params.emplace_back(std::string(param), std::string());
+      else
+        c.params.emplace_back(std::string(param.substr(0, eq)), std::string(param.substr(eq + 1)));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 } // namespace centralita::sip

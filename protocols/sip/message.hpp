@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace centralita::sip {
@@ -167,6 +168,20 @@ public:
   std::string serialize() const;
   /// One line for debug logs: "OPTIONS sip:x@y cid=... cseq=1 OPTIONS" / "200 OK cid=...".
   std::string brief() const;
+
+  // ---- registrar accessors (RFC 3261 §10.3; added for protocols/sip/registrar/) ----
+
+  /// One Contact value with its parameters as written (RFC 3261 §20.10, §10.2.1).
+  struct contact_value {
+    std::string display;  ///< without quotes
+    std::string uri;      ///< printed without angle brackets; "*" for the wildcard
+    bool star = false;    ///< the special value "*" (RFC 3261 §10.2.2)
+    /// contact-params in order: name as written, value as written ("" when none;
+    /// quotes kept, e.g. +sip.instance="<urn:uuid:...>").
+    std::vector<std::pair<std::string, std::string>> params;
+  };
+  /// Every Contact value, in order, including values sharing one line.
+  std::vector<contact_value> contacts() const;
 
   /// Opaque: the sofia side, defined only inside protocols/sip/ (message_impl.hpp).
   struct impl;

@@ -1,0 +1,37 @@
+#include "protocols/auth/algorithm.hpp"
+
+namespace centralita::auth {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+} // namespace
+
+std::optional<algorithm> parse_algorithm(std::string_view text) noexcept {
+  // RFC 7616 §3.3: algorithm names are case-insensitive tokens.
+  if (iequals(text, "MD5")) return algorithm::md5;
+  if (iequals(text, "MD5-sess")) return algorithm::md5_sess;
+  if (iequals(text, "SHA-256")) return algorithm::sha256;
+  if (iequals(text, "SHA-256-sess")) return algorithm::sha256_sess;
+  return std::nullopt;
+}
+
+std::string_view to_string(algorithm a) noexcept {
+  switch (a) {
+    case algorithm::md5: return "MD5";
+    case algorithm::md5_sess: return "MD5-sess";
+    case algorithm::sha256: return "SHA-256";
+    case algorithm::sha256_sess: return "SHA-256-sess";
+  }
+  return "MD5";
+}
+
+} // namespace centralita::auth

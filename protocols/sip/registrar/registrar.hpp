@@ -1,0 +1,94 @@
+#pragma once
+
+// RFC 3261 §10.3 registrar processing as pure functions: `extract_register` reads
+// what matters out of a parsed REGISTER, `process_register` applies it to the
+// current bindings of the address-of-record at `now` and says what to answer and
+// what changed. No I/O, no clock: the registrar shard actor owns the bindings,
+// the timers and the store; this file owns the rules.
+
+#include "protocols/sip/message.hpp"
+#include "protocols/sip/registrar/binding.hpp"
+#include "protocols/util/result.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace centralita::sip {
+
+/// Registrar policy (a config snapshot).
+struct registrar_config {
+  uint32_t default_expires = 3600;  ///< RFC 3261 §10.3 step 7: neither param nor header
+  uint32_t min_expires = 60;        ///< below it (and below 3600): 423 Interval Too Brief
+  uint32_t max_expires = 86400;     ///< longer requests are lowered to it
+  uint32_t max_contacts = 10;       ///< per AOR; more: 503 Too Many Registered Contacts
+};
+
+/// One Contact value of a REGISTER, decoded.
+struct register_contact {
+  std::string uri;                  ///< printed, no angle brackets
+  std::optional<uint32_t> expires;  ///< the "expires" contact parameter (RFC 3261 §20.10)
+  std::optional<uint16_t> q;        ///< thousandths
+  std::string instance;             ///< +sip.instance, unquoted (RFC 5626 §4.1)
+  uint32_t reg_id = 0;              ///< RFC 5626 reg-id (only with an instance); 0 = none
+  std::string pn_provider, pn_prid, pn_param;  ///< RFC 8599 §4.1.1 URI parameters
+};
+
+/// What `process_register` needs from a REGISTER (RFC 3261 §10.2).
+struct register_request {
+  std::string aor;                    ///< normalised To URI (§10.3 step 5)
+  std::string call_id;
+  uint32_t cseq = 0;
+  std::optional<uint32_t> expires;    ///< the Expires header (RFC 3261 §20.19)
+  bool star = false;                  ///< a "Contact: *" value is present (§10.2.2)
+  std::vector<register_contact> contacts;  ///< the other Contact values
+  std::vector<std::string> path;      ///< RFC 3327 Path values, topmost first
+  bool path_supported = false;        ///< Supported: path (RFC 3327 §5.3)
+  std::string received;               ///< "ip:port" of the request's source
+  std::string transport;              ///< "udp" / "tcp"
+  uint64_t connection = 0;            ///< transport connection id; 0 = none
+  std::string user_agent;
+};
+
+/// Reads a REGISTER. Errors (answer 400 with the reason): not a REGISTER
+/// (`errc::invalid_argument`), a To URI that is not sip:/sips:, a malformed q-value
+/// (`errc::bad_header`). Malformed expires values count as 3600 (RFC 3261 §20.10,
+/// §20.19), values over 2^32-1 as 2^32-1.
+result<register_request> extract_register(const message& request, std::string_view source,
+                                          std::string_view transport, uint64_t connection);
+
+/// The decision for one REGISTER.
+struct registrar_outcome {
+  int status = 200;          ///< 200, 400, 423, 500 or 503
+  std::string reason;        ///< reason phrase ("" = the default one)
+  uint32_t min_expires = 0;  ///< for 423: the Min-Expires header value (RFC 3261 §10.3 step 7)
+  /// The AOR's complete binding list after the request (on an error: the current
+  /// list less expired bindings; nothing else changes, RFC 3261 §10.3 step 7).
+  std::vector<binding> bindings;
+  std::vector<binding> added;      ///< new bindings (also a contact replaced by RFC 5626 §6)
+  std::vector<binding> refreshed;  ///< existing bindings updated (same contact URI)
+  std::vector<binding> removed;    ///< removed by expires=0, "*", or replaced (RFC 5626 §6)
+  std::vector<binding> expired;    ///< pruned because expires_at <= now
+  /// RFC 3261 §10.3 step 8: Contact values for the 200, one per current binding,
+  /// each "<uri>;expires=N" (plus q, +sip.instance, reg-id when present).
+  std::vector<std::string> contacts;
+  /// RFC 3327 §5.3: Path values to echo in the 200 (only when the UA supports path).
+  std::vector<std::string> path;
+
+  bool ok() const noexcept { return status == 200; }
+};
+
+/// RFC 3261 §10.3 steps 6–8 (plus RFC 5626 §6 and RFC 3327 §5.3) for the bindings
+/// `current` of `request.aor` at wall-clock time `now` (seconds since the epoch).
+registrar_outcome process_register(const std::vector<binding>& current,
+                                   const register_request& request,
+                                   const registrar_config& config, int64_t now);
+
+/// Parses a q-value ("0", "0.5", "1.000"; RFC 3261 §25.1 qvalue) into thousandths.
+std::optional<uint16_t> parse_qvalue(std::string_view text) noexcept;
+/// Prints thousandths as a qvalue ("0.5", "1").
+std::string format_qvalue(uint16_t q);
+
+} // namespace centralita::sip
