@@ -53,6 +53,17 @@ public:
     return {};
   }
 
+  result<void> boolean(const char* key, bool& out) {
+    seen_.insert(key);
+    auto* node = table_.get(key);
+    if (node == nullptr)
+      return {};
+    if (!node->is_boolean())
+      return config_error(origin_, node->source(), prefix_ + key, "must be true or false");
+    out = *node->value<bool>();
+    return {};
+  }
+
   result<void> strings(const char* key, std::vector<std::string>& out) {
     seen_.insert(key);
     auto* node = table_.get(key);
@@ -129,6 +140,40 @@ result<void> read_sip(table_reader& t, sip_config& c, const std::string& origin)
   CENTRALITA_TRY(t.integer("tcp_max_connections", c.tcp_max_connections, 1, 1 << 20));
   CENTRALITA_TRY(t.integer("udp_buffers", c.udp_buffers, 2, 32768));
   CENTRALITA_TRY(t.string("server_header", c.server_header));
+  CENTRALITA_TRY(t.integer("t1_ms", c.t1_ms, 10, 60000));
+  CENTRALITA_TRY(t.integer("t2_ms", c.t2_ms, 100, 600000));
+  CENTRALITA_TRY(t.integer("t4_ms", c.t4_ms, 100, 600000));
+  CENTRALITA_TRY(t.integer("timer_c", c.timer_c, 1, 86400));
+  CENTRALITA_TRY(t.boolean("record_route", c.record_route));
+  CENTRALITA_TRY(t.boolean("relay_foreign", c.relay_foreign));
+  CENTRALITA_TRY(t.string("outbound_proxy", c.outbound_proxy));
+  if (!c.outbound_proxy.empty())
+    if (auto parsed = parse_listen(c.outbound_proxy); !parsed)
+      return config_error(origin, t.node("outbound_proxy")->source(), "sip.outbound_proxy",
+                          parsed.err().reason);
+  return t.no_unknown_keys();
+}
+
+result<void> read_registrar(table_reader& t, registrar_config& c) {
+  CENTRALITA_TRY(t.integer("default_expires", c.default_expires, 1, 31536000));
+  CENTRALITA_TRY(t.integer("min_expires", c.min_expires, 1, 31536000));
+  CENTRALITA_TRY(t.integer("max_expires", c.max_expires, 1, 31536000));
+  CENTRALITA_TRY(t.integer("max_contacts", c.max_contacts, 1, 1000));
+  return t.no_unknown_keys();
+}
+
+result<void> read_auth(table_reader& t, auth_config& c) {
+  CENTRALITA_TRY(t.string("users_file", c.users_file));
+  CENTRALITA_TRY(t.string("realm", c.realm));
+  CENTRALITA_TRY(t.integer("nonce_lifetime", c.nonce_lifetime, 5, 86400));
+  CENTRALITA_TRY(t.strings("algorithms", c.algorithms));
+  CENTRALITA_TRY(t.boolean("invites_from_local_users", c.invites_from_local_users));
+  return t.no_unknown_keys();
+}
+
+result<void> read_store(table_reader& t, store_config& c) {
+  CENTRALITA_TRY(t.string("backend", c.backend));
+  CENTRALITA_TRY(t.integer("flush_interval_ms", c.flush_interval_ms, 10, 60000));
   return t.no_unknown_keys();
 }
 
@@ -205,10 +250,13 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
   for (auto& [key, node] : root) {
     std::string k(key.str());
     auto* table = node.as_table();
-    if (table == nullptr || (k != "core" && k != "scheduler" && k != "sip" && k != "http"))
+    static const std::set<std::string, std::less<>> sections{
+      "core", "scheduler", "sip", "registrar", "auth", "store", "http"};
+    if (table == nullptr || !sections.count(k))
       return config_error(origin, node.source(), k,
                           table == nullptr ? "unknown top-level key (sections are [core], "
-                                             "[scheduler], [sip], [http])"
+                                             "[scheduler], [sip], [registrar], [auth], "
+                                             "[store], [http])"
                                            : "unknown section");
     table_reader t(origin, k + ".", *table);
     if (k == "core")
@@ -217,6 +265,12 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
       CENTRALITA_TRY(read_scheduler(t, cfg.scheduler));
     else if (k == "sip")
       CENTRALITA_TRY(read_sip(t, cfg.sip, origin));
+    else if (k == "registrar")
+      CENTRALITA_TRY(read_registrar(t, cfg.registrar));
+    else if (k == "auth")
+      CENTRALITA_TRY(read_auth(t, cfg.auth));
+    else if (k == "store")
+      CENTRALITA_TRY(read_store(t, cfg.store));
     else
       CENTRALITA_TRY(read_http(t, cfg.http));
   }
@@ -251,6 +305,21 @@ result<void> validate(const app_config& cfg) {
     return error{errc::invalid_argument, "sip.listen: at least one listen address is needed"};
   if (cfg.core.workers == 0 || cfg.core.workers > 64)
     return error{errc::invalid_argument, "workers must be from 1 to 64"};
+  if (cfg.registrar.min_expires > cfg.registrar.max_expires)
+    return error{errc::invalid_argument, "registrar.min_expires is above registrar.max_expires"};
+  if (cfg.registrar.default_expires < cfg.registrar.min_expires
+      || cfg.registrar.default_expires > cfg.registrar.max_expires)
+    return error{errc::invalid_argument,
+                 "registrar.default_expires must lie between min_expires and max_expires"};
+  if (cfg.sip.t1_ms > cfg.sip.t2_ms)
+    return error{errc::invalid_argument, "sip.t1_ms is above sip.t2_ms"};
+  for (auto& a : cfg.auth.algorithms)
+    if (a != "SHA-256" && a != "MD5" && a != "SHA-256-sess" && a != "MD5-sess")
+      return error{errc::invalid_argument,
+                   "auth.algorithms: '" + a + "' is not SHA-256, MD5, SHA-256-sess or MD5-sess"};
+  if (cfg.store.backend != "sqlite")
+    return error{errc::invalid_argument,
+                 "store.backend: '" + cfg.store.backend + "' is not supported (sqlite)"};
   return {};
 }
 

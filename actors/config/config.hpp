@@ -42,6 +42,33 @@ struct sip_config {
   unsigned tcp_max_connections = 16384;
   unsigned udp_buffers = 64;         ///< provided receive buffers per UDP socket and worker
   std::string server_header = "centralita";
+  unsigned t1_ms = 500;            ///< RFC 3261 T1 (RTT estimate)
+  unsigned t2_ms = 4000;           ///< RFC 3261 T2 (max non-INVITE retransmit interval)
+  unsigned t4_ms = 5000;           ///< RFC 3261 T4 (max time a message stays in the network)
+  unsigned timer_c = 180;          ///< seconds: proxy INVITE branch timeout (§16.8, > 3 min)
+  bool record_route = true;        ///< Record-Route on dialog-forming requests
+  bool relay_foreign = false;      ///< requests for foreign domains: relay (true) or 403
+  std::string outbound_proxy;      ///< next hop for foreign domains, "[udp:|tcp:]ADDR:PORT"
+};
+
+struct registrar_config {
+  unsigned default_expires = 3600;
+  unsigned min_expires = 60;
+  unsigned max_expires = 86400;
+  unsigned max_contacts = 10;
+};
+
+struct auth_config {
+  std::string users_file;                ///< "user@domain password|md5:HA1|sha256:HA1" lines (--users)
+  std::string realm;                     ///< empty: the request's domain
+  unsigned nonce_lifetime = 300;         ///< seconds
+  std::vector<std::string> algorithms{"SHA-256", "MD5"};  ///< offered, in this order (RFC 8760)
+  bool invites_from_local_users = true;  ///< challenge INVITEs whose From is a local user
+};
+
+struct store_config {
+  std::string backend = "sqlite";  ///< the embedded default; "redis" with the cluster issue
+  unsigned flush_interval_ms = 1000;  ///< write-behind: at most this much is lost on kill -9
 };
 
 struct http_config {
@@ -55,6 +82,9 @@ struct app_config {
   core_config core;
   scheduler_config scheduler;
   sip_config sip;
+  registrar_config registrar;
+  auth_config auth;
+  store_config store;
   http_config http;
 };
 

@@ -131,5 +131,43 @@ TEST(config, example_config_parses_to_the_defaults) {
   EXPECT_EQ(cfg.sip.tcp_max_connections, defaults.sip.tcp_max_connections);
   EXPECT_EQ(cfg.sip.udp_buffers, defaults.sip.udp_buffers);
   EXPECT_EQ(cfg.sip.server_header, defaults.sip.server_header);
+  EXPECT_EQ(cfg.sip.t1_ms, defaults.sip.t1_ms);
+  EXPECT_EQ(cfg.sip.t2_ms, defaults.sip.t2_ms);
+  EXPECT_EQ(cfg.sip.t4_ms, defaults.sip.t4_ms);
+  EXPECT_EQ(cfg.sip.timer_c, defaults.sip.timer_c);
+  EXPECT_EQ(cfg.sip.record_route, defaults.sip.record_route);
+  EXPECT_EQ(cfg.sip.relay_foreign, defaults.sip.relay_foreign);
+  EXPECT_EQ(cfg.sip.outbound_proxy, defaults.sip.outbound_proxy);
+  EXPECT_EQ(cfg.registrar.default_expires, defaults.registrar.default_expires);
+  EXPECT_EQ(cfg.registrar.min_expires, defaults.registrar.min_expires);
+  EXPECT_EQ(cfg.registrar.max_expires, defaults.registrar.max_expires);
+  EXPECT_EQ(cfg.registrar.max_contacts, defaults.registrar.max_contacts);
+  EXPECT_EQ(cfg.auth.users_file, defaults.auth.users_file);
+  EXPECT_EQ(cfg.auth.realm, defaults.auth.realm);
+  EXPECT_EQ(cfg.auth.nonce_lifetime, defaults.auth.nonce_lifetime);
+  EXPECT_EQ(cfg.auth.algorithms, defaults.auth.algorithms);
+  EXPECT_EQ(cfg.auth.invites_from_local_users, defaults.auth.invites_from_local_users);
+  EXPECT_EQ(cfg.store.backend, defaults.store.backend);
+  EXPECT_EQ(cfg.store.flush_interval_ms, defaults.store.flush_interval_ms);
   EXPECT_EQ(cfg.http.listen, defaults.http.listen);
+}
+
+TEST(config, issue3_sections_are_validated) {
+  app_config cfg;
+  auto a = load_toml_text("[registrar]\nmin_expires = \"x\"\n", "r.toml", cfg);
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.err().reason.find("registrar.min_expires"), std::string::npos);
+  auto b = load_toml_text("[sip]\nrecord_route = 1\n", "b.toml", cfg);
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.err().reason.find("sip.record_route"), std::string::npos);
+  auto c = parse({"--users", "/tmp/users.txt"});
+  ASSERT_TRUE(c) << c.err().reason;
+  EXPECT_EQ(c->config.auth.users_file, "/tmp/users.txt");
+  app_config d;
+  d.registrar.min_expires = 100;
+  d.registrar.max_expires = 50;
+  EXPECT_FALSE(validate(d));
+  app_config e;
+  e.auth.algorithms = {"SHA-512"};
+  EXPECT_FALSE(validate(e));
 }

@@ -1,0 +1,316 @@
+#include "protocols/sip/registrar/registrar.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace centralita::sip {
+
+namespace {
+
+constexpr uint32_t malformed_expires = 3600;  // RFC 3261 §20.10, §20.19
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// Decimal digits only; values over 2^32-1 saturate. nullopt when malformed.
+std::optional<uint32_t> parse_uint(std::string_view text) noexcept {
+  text = trim(text);
+  if (text.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = std::min<uint64_t>(v * 10 + static_cast<uint64_t>(c - '0'),
+                           std::numeric_limits<uint32_t>::max());
+  }
+  return static_cast<uint32_t>(v);
+}
+
+/// RFC 3261 §20.10 / §20.19: delta-seconds; malformed → 3600, too big → 2^32-1.
+uint32_t parse_delta(std::string_view text) noexcept {
+  return parse_uint(text).value_or(malformed_expires);
+}
+
+std::string_view unquote(std::string_view s) noexcept {
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
+  return s;
+}
+
+/// The SIP URI parameters (RFC 3261 §19.1.1 uri-parameters) of a printed URI.
+std::vector<std::pair<std::string_view, std::string_view>> uri_params(std::string_view uri) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  size_t at = uri.find('@');
+  size_t semi = uri.find(';', at == std::string_view::npos ? 0 : at);
+  if (semi == std::string_view::npos) return out;
+  std::string_view params = uri.substr(semi + 1);
+  params = params.substr(0, params.find('?'));
+  while (!params.empty()) {
+    size_t end = params.find(';');
+    std::string_view p = params.substr(0, end);
+    size_t eq = p.find('=');
+    if (eq == std::string_view::npos)
+      out.emplace_back(p, std::string_view());
+    else
+      out.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+    if (end == std::string_view::npos) break;
+    params.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+bool has_option_tag(const std::vector<std::string>& values, std::string_view tag) {
+  for (std::string_view v : values) {
+    while (!v.empty()) {
+      size_t comma = v.find(',');
+      if (iequal(trim(v.substr(0, comma)), tag)) return true;
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+binding make_binding(const register_request& r, const register_contact& c, uint32_t expires,
+                     int64_t now) {
+  binding b;
+  b.expires_at = now + static_cast<int64_t>(expires);
+  b.connection = r.connection;
+  b.cseq = r.cseq;
+  b.reg_id = c.reg_id;
+  b.q = c.q.value_or(1000);
+  b.q_given = c.q.has_value();
+  b.set(binding::field::aor, r.aor);
+  b.set(binding::field::contact, c.uri);
+  b.set(binding::field::call_id, r.call_id);
+  b.set_path(r.path);  // RFC 3327 §5.3: the registrar stores the Path with the binding
+  b.set(binding::field::received, r.received);
+  b.set(binding::field::transport, r.transport);
+  b.set(binding::field::instance, c.instance);
+  b.set(binding::field::user_agent, r.user_agent);
+  b.set(binding::field::pn_provider, c.pn_provider);
+  b.set(binding::field::pn_prid, c.pn_prid);
+  b.set(binding::field::pn_param, c.pn_param);
+  return b;
+}
+
+std::string contact_reply(const binding& b, int64_t now) {
+  std::string out;
+  out.reserve(b.contact().size() + 48);
+  out.append("<").append(b.contact()).append(">;expires=").append(std::to_string(b.remaining(now)));
+  if (b.q_given) out.append(";q=").append(format_qvalue(b.q));
+  if (!b.instance().empty()) out.append(";+sip.instance=\"").append(b.instance()).append("\"");
+  if (b.reg_id != 0) out.append(";reg-id=").append(std::to_string(b.reg_id));
+  return out;
+}
+
+/// RFC 5626 §6: same AOR, +sip.instance and reg-id is the same binding even when the
+/// contact URI differs; otherwise RFC 3261 §10.3 step 7 compares contact URIs.
+bool same_binding(const binding& b, const register_contact& c) {
+  if (!c.instance.empty() && c.reg_id != 0 && b.reg_id == c.reg_id && b.instance() == c.instance)
+    return true;
+  return same_contact_uri(b.contact(), c.uri);
+}
+
+registrar_outcome fail(registrar_outcome out, int status, std::string reason) {
+  out.status = status;
+  out.reason = std::move(reason);
+  out.added.clear();
+  out.refreshed.clear();
+  out.removed.clear();
+  out.contacts.clear();
+  out.path.clear();
+  return out;
+}
+
+/// RFC 3261 §10.3 step 7: a binding set by the same Call-ID may only be changed by a
+/// higher CSeq; otherwise the request is out of order and fails as a whole.
+bool out_of_order(const binding& b, const register_request& r) {
+  return b.call_id() == r.call_id && r.cseq <= b.cseq;
+}
+
+} // namespace
+
+std::optional<uint16_t> parse_qvalue(std::string_view text) noexcept {
+  text = trim(text);
+  // RFC 3261 §25.1: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+  if (text.empty() || (text[0] != '0' && text[0] != '1')) return std::nullopt;
+  unsigned whole = static_cast<unsigned>(text[0] - '0');
+  unsigned frac = 0;
+  if (text.size() > 1) {
+    if (text[1] != '.' || text.size() > 5) return std::nullopt;
+    unsigned scale = 100;
+    for (size_t i = 2; i < text.size(); ++i, scale /= 10) {
+      char c = text[i];
+      if (c < '0' || c > '9') return std::nullopt;
+      frac += static_cast<unsigned>(c - '0') * scale;
+    }
+  }
+  if (whole == 1 && frac != 0) return std::nullopt;
+  return static_cast<uint16_t>(whole * 1000 + frac);
+}
+
+std::string format_qvalue(uint16_t q) {
+  if (q >= 1000) return "1";
+  std::string out = "0";
+  if (q == 0) return out;
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + q / 100));
+  if (q % 100 != 0) out.push_back(static_cast<char>('0' + q / 10 % 10));
+  if (q % 10 != 0) out.push_back(static_cast<char>('0' + q % 10));
+  return out;
+}
+
+result<register_request> extract_register(const message& request, std::string_view source,
+                                          std::string_view transport, uint64_t connection) {
+  if (!request.is_request() || request.request_method() != method::register_)
+    return error{errc::invalid_argument, "Not a REGISTER request"};
+  register_request r;
+  // RFC 3261 §10.3 step 5: the To header field holds the address-of-record.
+  auto aor = normalize_aor(request.to().uri);
+  if (!aor) return error{errc::bad_header, "Bad To URI"};
+  r.aor = std::move(aor.value());
+  r.call_id.assign(request.call_id());
+  r.cseq = request.cseq();
+  if (auto e = request.header("Expires")) r.expires = parse_delta(*e);
+  for (auto& c : request.contacts()) {
+    if (c.star) {
+      r.star = true;  // RFC 3261 §10.2.2; checked in process_register (§10.3 step 6)
+      continue;
+    }
+    register_contact rc;
+    rc.uri = std::move(c.uri);
+    for (const auto& [name, value] : c.params) {
+      if (iequal(name, "expires")) {
+        rc.expires = parse_delta(value);  // RFC 3261 §20.10
+      } else if (iequal(name, "q")) {
+        rc.q = parse_qvalue(value);
+        if (!rc.q) return error{errc::bad_header, "Bad q-value in Contact"};
+      } else if (iequal(name, "+sip.instance")) {
+        rc.instance.assign(unquote(value));  // RFC 5626 §4.1
+      } else if (iequal(name, "reg-id")) {
+        // RFC 5626 §4.2: reg-id is 1 .. 2^31-1; anything else is not a flow id.
+        uint32_t id = parse_uint(value).value_or(0);
+        rc.reg_id = id <= 0x7fffffffu ? id : 0;
+      }
+    }
+    if (rc.instance.empty()) rc.reg_id = 0;  // RFC 5626 §6: reg-id needs +sip.instance
+    for (auto [name, value] : uri_params(rc.uri)) {
+      // RFC 8599 §4.1.1: push parameters are Contact URI parameters; kept verbatim.
+      if (iequal(name, "pn-provider")) rc.pn_provider.assign(value);
+      else if (iequal(name, "pn-prid")) rc.pn_prid.assign(value);
+      else if (iequal(name, "pn-param")) rc.pn_param.assign(value);
+    }
+    r.contacts.push_back(std::move(rc));
+  }
+  r.path = request.header_values("Path");
+  r.path_supported = has_option_tag(request.header_values("Supported"), "path");
+  r.received.assign(source);
+  r.transport.assign(transport);
+  r.connection = connection;
+  r.user_agent = request.header("User-Agent").value_or(std::string());
+  return r;
+}
+
+registrar_outcome process_register(const std::vector<binding>& current,
+                                   const register_request& request,
+                                   const registrar_config& config, int64_t now) {
+  registrar_outcome out;
+  out.bindings.reserve(current.size() + request.contacts.size());
+  for (const binding& b : current) {
+    // Bindings past their expiry are gone whatever the request says.
+    if (b.expires_at <= now) out.expired.push_back(b);
+    else out.bindings.push_back(b);
+  }
+
+  if (request.star) {
+    // RFC 3261 §10.3 step 6: "*" must be the only Contact and come with Expires: 0.
+    if (!request.contacts.empty() || !request.expires || *request.expires != 0)
+      return fail(std::move(out), 400, "Invalid wildcard Contact");
+    for (const binding& b : out.bindings)
+      if (out_of_order(b, request))  // §10.3 step 6: same Call-ID needs a higher CSeq
+        return fail(std::move(out), 500, "Out of order CSeq");
+    out.removed = std::move(out.bindings);
+    out.bindings.clear();
+    return out;
+  }
+
+  if (!request.contacts.empty()) {
+    std::vector<binding> next = out.bindings;
+    // Bindings this request already wrote: a repeated contact overwrites them
+    // without the CSeq check (it is the same request).
+    std::vector<bool> touched(next.size(), false);
+    for (const register_contact& c : request.contacts) {
+      // RFC 3261 §10.3 step 7: the contact's expires parameter, else the Expires
+      // header, else the local default.
+      uint32_t requested = c.expires.value_or(request.expires.value_or(config.default_expires));
+      // §10.3 step 7: 423 iff 0 < requested < one hour and below the minimum.
+      if (requested > 0 && requested < 3600 && requested < config.min_expires) {
+        out = fail(std::move(out), 423, "Interval Too Brief");
+        out.min_expires = config.min_expires;  // RFC 3261 §20.23 Min-Expires
+        return out;
+      }
+      // §10.3 step 7: the registrar MAY shorten the interval.
+      uint32_t expires = std::min(requested, config.max_expires);
+      auto it = std::find_if(next.begin(), next.end(),
+                             [&](const binding& b) { return same_binding(b, c); });
+      if (it == next.end()) {
+        if (expires == 0) continue;  // removing what is not there: nothing to do
+        next.push_back(make_binding(request, c, expires, now));
+        touched.push_back(true);
+        continue;
+      }
+      size_t i = static_cast<size_t>(it - next.begin());
+      // §10.3 step 7: same Call-ID and a CSeq not higher aborts the whole request.
+      if (!touched[i] && out_of_order(*it, request))
+        return fail(std::move(out), 500, "Out of order CSeq");
+      if (expires == 0) {
+        next.erase(it);
+        touched.erase(touched.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        *it = make_binding(request, c, expires, now);
+        touched[i] = true;
+      }
+    }
+    // Policy, not RFC 3261: like Kamailio's registrar (max_contacts), refuse growth
+    // past the limit with 503 "Too Many Registered Contacts" (§21.5.4 lets the UA
+    // retry later or elsewhere); a request that does not add bindings still passes.
+    if (next.size() > config.max_contacts && next.size() > out.bindings.size())
+      return fail(std::move(out), 503, "Too Many Registered Contacts");
+
+    // Classify against the bindings before the request (keys are contact URIs).
+    for (const binding& old : out.bindings) {
+      auto it = std::find_if(next.begin(), next.end(), [&](const binding& b) {
+        return same_contact_uri(b.contact(), old.contact());
+      });
+      if (it == next.end()) out.removed.push_back(old);
+      else if (!(*it == old)) out.refreshed.push_back(*it);
+    }
+    for (const binding& b : next) {
+      bool existed = std::any_of(out.bindings.begin(), out.bindings.end(), [&](const binding& old) {
+        return same_contact_uri(b.contact(), old.contact());
+      });
+      if (!existed) out.added.push_back(b);
+    }
+    out.bindings = std::move(next);
+  }
+
+  // RFC 3261 §10.3 step 8: the 200 lists every current binding with its expires.
+  out.contacts.reserve(out.bindings.size());
+  for (const binding& b : out.bindings) out.contacts.push_back(contact_reply(b, now));
+  // RFC 3327 §5.3: echo the Path when the UA said it supports path.
+  if (request.path_supported && !request.contacts.empty()) out.path = request.path;
+  return out;
+}
+
+} // namespace centralita::sip
