@@ -119,6 +119,7 @@ tcp_engine::connection* tcp_engine::add_connection(int fd, const endpoint& peer,
     c.rbuf.reset(new char[opts_.tcp_read_size]);
   c.outq.clear();
   c.out_offset = 0;
+  c.last_error = 0;
   c.connecting = connecting;
   c.reading = false;
   c.closing = false;
@@ -202,6 +203,7 @@ void tcp_engine::on_recv(connection& c, int res) {
     return;
   }
   if (res <= 0) {  // 0: the peer closed; <0: reset or error
+    c.last_error = res < 0 ? -res : ECONNRESET;
     begin_close(c);
     return;
   }
@@ -252,9 +254,10 @@ void tcp_engine::handle_frames(connection& c) {
   }
 }
 
-void tcp_engine::queue_bytes(connection& c, std::string bytes, bool close_after) {
+void tcp_engine::queue_bytes(connection& c, std::string bytes, bool close_after,
+                             std::function<void(int)> on_error) {
   if (!bytes.empty())
-    c.outq.push_back(std::move(bytes));
+    c.outq.push_back({std::move(bytes), std::move(on_error)});
   if (close_after)
     c.close_after_flush = true;
   pump_send(c);
@@ -268,7 +271,7 @@ void tcp_engine::pump_send(connection& c) {
       begin_close(c);
     return;
   }
-  auto& front = c.outq.front();
+  auto& front = c.outq.front().bytes;
   ++c.inflight;
   c.sending = true;
   auto* sqe = reactor_.get_sqe();
@@ -285,13 +288,13 @@ void tcp_engine::on_sent(connection& c, int res) {
   }
   if (res < 0) {
     counters_.tcp_send_errors.fetch_add(1, std::memory_order_relaxed);
-    c.outq.clear();
+    c.last_error = -res;
     begin_close(c);
     return;
   }
   if (!c.outq.empty()) {
     c.out_offset += static_cast<std::size_t>(res);
-    if (c.out_offset >= c.outq.front().size()) {  // else a short write: go on
+    if (c.out_offset >= c.outq.front().bytes.size()) {  // else a short write: go on
       c.outq.pop_front();
       c.out_offset = 0;
       counters_.tcp_sent.fetch_add(1, std::memory_order_relaxed);
@@ -303,9 +306,10 @@ void tcp_engine::on_sent(connection& c, int res) {
 void tcp_engine::on_connected(connection& c, int res) {
   c.connecting = false;
   if (res < 0 || c.closing) {
-    if (res < 0)
+    if (res < 0) {
       counters_.tcp_connect_errors.fetch_add(1, std::memory_order_relaxed);
-    c.outq.clear();
+      c.last_error = -res;
+    }
     begin_close(c);
     maybe_release(c);
     return;
@@ -318,7 +322,7 @@ void tcp_engine::on_connected(connection& c, int res) {
 }
 
 void tcp_engine::send(connection_id id, const endpoint& destination, std::string bytes,
-                      bool close_after) {
+                      bool close_after, std::function<void(int)> on_error) {
   auto* c = lookup(id);
   if (c == nullptr) {
     if (id.valid())
@@ -337,6 +341,8 @@ void tcp_engine::send(connection_id id, const endpoint& destination, std::string
     int fd = ::socket(destination.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       counters_.tcp_connect_errors.fetch_add(1, std::memory_order_relaxed);
+      if (on_error)
+        on_error(errno);
       return;
     }
     c = add_connection(fd, destination, endpoint{}, true);
@@ -345,7 +351,7 @@ void tcp_engine::send(connection_id id, const endpoint& destination, std::string
     io_uring_prep_connect(sqe, fd, c->peer.data(), c->peer.size());
     io_uring_sqe_set_data(sqe, static_cast<completion*>(&c->connect_op));
   }
-  queue_bytes(*c, std::move(bytes), close_after);
+  queue_bytes(*c, std::move(bytes), close_after, std::move(on_error));
 }
 
 void tcp_engine::close(connection_id id) {
@@ -364,9 +370,19 @@ void tcp_engine::begin_close(connection& c) {
   maybe_release(c);
 }
 
+void tcp_engine::fail_pending(connection& c, int err) {
+  // Bytes that never made it onto the wire: tell whoever sent them.
+  auto pending = std::move(c.outq);
+  c.outq.clear();
+  for (auto& p : pending)
+    if (p.on_error)
+      p.on_error(err != 0 ? err : ECONNRESET);
+}
+
 void tcp_engine::maybe_release(connection& c) {
   if (!c.in_use || !c.closing || c.inflight > 0)
     return;
+  fail_pending(c, c.last_error);
   if (c.fd >= 0)
     ::close(c.fd);
   c.fd = -1;
@@ -376,7 +392,6 @@ void tcp_engine::maybe_release(connection& c) {
   if (auto it = by_peer_.find(c.peer); it != by_peer_.end() && it->second == c.slot)
     by_peer_.erase(it);
   c.framer.reset();
-  c.outq.clear();
   c.in_use = false;
   ++c.generation;
   if (c.generation == 0)

@@ -32,7 +32,7 @@ public:
   /// Writes `bytes` on `conn`; when `conn` is stale or invalid, on a
   /// connection to `destination` (an existing one, else a new one).
   void send(connection_id conn, const endpoint& destination, std::string bytes,
-            bool close_after);
+            bool close_after, std::function<void(int)> on_error = {});
   void close(connection_id conn);
   std::size_t connection_count() const { return live_; }
 
@@ -58,7 +58,12 @@ private:
     endpoint local;
     std::unique_ptr<sip::stream_framer> framer;
     std::unique_ptr<char[]> rbuf;
-    std::deque<std::string> outq;
+    struct pending {
+      std::string bytes;
+      std::function<void(int)> on_error;
+    };
+    std::deque<pending> outq;
+    int last_error = 0;  ///< why the connection failed, for on_error
     std::size_t out_offset = 0;
     bool connecting = false;
     bool reading = false;
@@ -96,7 +101,9 @@ private:
   void on_connected(connection& c, int res);
   void handle_frames(connection& c);
   void touch(connection& c);
-  void queue_bytes(connection& c, std::string bytes, bool close_after);
+  void queue_bytes(connection& c, std::string bytes, bool close_after,
+                   std::function<void(int)> on_error = {});
+  void fail_pending(connection& c, int err);
 
   reactor& reactor_;
   transport_options opts_;

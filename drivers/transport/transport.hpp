@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +68,11 @@ struct outbound_message {
   connection_id conn;
   std::string bytes;
   bool close_after = false;  ///< TCP: close once these bytes are written
+  /// TCP: called (on a reactor thread, with an errno value) when these bytes
+  /// cannot be delivered: the connection could not be opened, was reset, or
+  /// closed before they were written. RFC 3261 §8.1.3.1 / §17.1.4: the
+  /// transaction that sent them fails with 503. Must not block.
+  std::function<void(int)> on_error;
 };
 
 /// Counters of every received/sent/dropped class, per process (atomics).

@@ -79,12 +79,14 @@ void transport_hub::send(outbound_message msg) {
     target = 0;
   auto& pr = reactors_[target];
   if (current == pr.r) {
-    pr.tcp->send(msg.conn, msg.destination, std::move(msg.bytes), msg.close_after);
+    pr.tcp->send(msg.conn, msg.destination, std::move(msg.bytes), msg.close_after,
+                 std::move(msg.on_error));
     return;
   }
   auto* engine = pr.tcp.get();
   pr.r->post([engine, m = std::move(msg)]() mutable {
-    engine->send(m.conn, m.destination, std::move(m.bytes), m.close_after);
+    engine->send(m.conn, m.destination, std::move(m.bytes), m.close_after,
+                 std::move(m.on_error));
   });
 }
 

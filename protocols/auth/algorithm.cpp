@@ -1,19 +1,8 @@
 #include "protocols/auth/algorithm.hpp"
 
+#include "protocols/auth/auth_header.hpp"
+
 namespace centralita::auth {
-
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-} // namespace
 
 std::optional<algorithm> parse_algorithm(std::string_view text) noexcept {
   // RFC 7616 §3.3: algorithm names are case-insensitive tokens.

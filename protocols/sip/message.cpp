@@ -581,4 +581,27 @@ std::vector<message::contact_value> message::contacts() const {
   return out;
 }
 
+// ---- proxy edits ----
+
+bool message::push_via_with_branch(std::string_view transport, std::string_view host,
+                                   uint16_t port, std::string_view branch, bool rport) {
+  if (!detail::is_token(transport) || !detail::is_line_safe(host) || host.empty() ||
+      !detail::is_token(branch))
+    return false;
+  std::string value = "SIP/2.0/";
+  for (char c : transport) value.push_back(static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c));
+  // RFC 3261 §19.1.1 / RFC 5118 §4: an IPv6 literal sent-by is bracketed.
+  bool bare_v6 = host.find(':') != std::string_view::npos && host.front() != '[';
+  value.append(" ").append(bare_v6 ? "[" : "").append(host).append(bare_v6 ? "]" : "");
+  if (port != 0) value.append(":").append(std::to_string(port));
+  if (rport) value.append(";rport");  // RFC 3581 §3
+  value.append(";branch=").append(branch);
+  sip_via_t* v = sip_via_make(impl_->home(), value.c_str());
+  if (v == nullptr) return false;
+  // As in push_via: re-encode the old values, then sofia prepends the new one.
+  for (sip_via_t* old = impl_->sip->sip_via; old != nullptr; old = old->v_next)
+    msg_fragment_clear(old->v_common);
+  return msg_header_insert(impl_->msg, impl_->pub(), reinterpret_cast<msg_header_t*>(v)) >= 0;
+}
+
 } // namespace centralita::sip

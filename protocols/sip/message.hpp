@@ -183,6 +183,14 @@ public:
   /// Every Contact value, in order, including values sharing one line.
   std::vector<contact_value> contacts() const;
 
+  // ---- proxy edits (RFC 3261 §16.6; added for protocols/sip/proxy/) ----
+
+  /// RFC 3261 §16.6 step 8: like `push_via`, with a branch the caller built (the
+  /// proxy's branch embeds its loop-detection hash). Returns false, changing nothing,
+  /// when the transport is not a token, the host is empty, or the branch is not a token.
+  bool push_via_with_branch(std::string_view transport, std::string_view host, uint16_t port,
+                            std::string_view branch, bool rport = true);
+
   /// Opaque: the sofia side, defined only inside protocols/sip/ (message_impl.hpp).
   struct impl;
 

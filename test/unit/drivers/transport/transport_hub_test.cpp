@@ -313,3 +313,32 @@ TEST_F(transport_hub_test, response_to_a_closed_connection_opens_a_new_one) {
   ::close(cfd);
   ::close(lfd);
 }
+
+TEST_F(transport_hub_test, tcp_connect_refused_reports_the_error) {
+  // A port nobody listens on: bind one, note it, close it.
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  auto any = endpoint::from("127.0.0.1", 0);
+  ASSERT_EQ(::bind(probe, any->data(), any->size()), 0);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&ss), &len);
+  endpoint dead(reinterpret_cast<sockaddr*>(&ss), len);
+  ::close(probe);
+  std::mutex m;
+  std::condition_variable cv;
+  int reported = 0;
+  outbound_message out;
+  out.transport = transport_kind::tcp;
+  out.destination = dead;
+  out.bytes = "INVITE\r\n";
+  out.on_error = [&](int err) {
+    std::lock_guard<std::mutex> lock(m);
+    reported = err;
+    cv.notify_all();
+  };
+  hub_->send(std::move(out));
+  std::unique_lock<std::mutex> lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return reported != 0; }));
+  EXPECT_EQ(reported, ECONNREFUSED);  // RFC 3261 §8.1.3.1: the transaction answers 503
+  EXPECT_EQ(hub_->counters().tcp_connect_errors.load(), 1u);
+}
