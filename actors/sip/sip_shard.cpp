@@ -1,48 +1,216 @@
 #include "actors/sip/sip_shard.hpp"
 
+#include "actors/transaction/server_txn.hpp"
+#include "protocols/sip/proxy/forwarding.hpp"
 #include "protocols/sip/routing_key.hpp"
+#include "protocols/sip/transaction/transaction_key.hpp"
 
 #include <caf/behavior.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+
+#include <unordered_map>
 
 namespace centralita::actors {
 
 namespace {
 
+namespace txn = sip::txn;
+
 struct sip_shard_state {
   static constexpr const char* name = "sip_shard";
-  sip_shard_deps deps;
 
-  void on_sip_received(sip_received& in) {
-    auto& log = *deps.log;
-    if (log.should_log(spdlog::level::debug)) {
-      auto cid = sip::scan_call_id(in.bytes).value_or("-");
-      log.debug("[cid={}] {} from {} ({} bytes)", cid, drivers::to_string(in.transport),
-                in.source.to_string(), in.bytes.size());
-    }
-    auto reply = deps.core->handle(in.bytes, in.source, in.transport, *deps.counters);
-    if (!reply)
-      return;
-    if (log.should_log(spdlog::level::debug)) {
-      auto cid = sip::scan_call_id(in.bytes).value_or("-");
-      log.debug("[cid={}] answered {} to {}", cid, reply->status,
-                reply->destination.to_string());
-    }
+  sip_shard_deps deps;
+  caf::event_based_actor* self = nullptr;
+  std::unordered_map<txn::server_key, caf::actor, txn::server_key::hasher> servers;
+  std::unordered_map<txn::client_key, caf::actor, txn::client_key::hasher> clients;
+
+  const sip_services& svc() const { return *deps.services; }
+
+  void send_bytes(const sip_received& in, const drivers::endpoint& to, std::string bytes) {
     drivers::outbound_message out;
     out.transport = in.transport;
-    out.destination = reply->destination;
+    out.destination = to;
     out.local = in.local;
     out.conn = in.conn;
-    out.bytes = std::move(reply->bytes);
-    deps.hub->send(std::move(out));
+    out.bytes = std::move(bytes);
+    svc().hub->send(std::move(out));
+  }
+
+  void on_sip_received(sip_received& in) {
+    auto parsed = sip::message::parse(in.bytes);
+    if (!parsed) {
+      // Not a message we can hold a transaction for: the stateless core
+      // answers 400 with the reason, or drops and counts (RFC 3261 §21.4.1).
+      if (auto reply = deps.core->handle(in.bytes, in.source, in.transport, *svc().counters))
+        send_bytes(in, reply->destination, std::move(reply->bytes));
+      return;
+    }
+    auto msg = std::make_shared<sip::message>(std::move(parsed.value()));
+    peer_info peer{in.transport, in.source, in.local, in.conn};
+    if (msg->is_response())
+      on_response(std::move(msg), peer);
+    else
+      on_request(std::move(msg), peer);
+  }
+
+  void on_response(message_ptr msg, const peer_info& peer) {
+    svc().counters->count_response_received(msg->status());
+    auto key = txn::client_key::of(*msg);
+    if (key) {
+      if (auto it = clients.find(*key); it != clients.end()) {
+        self->send(it->second, txn_response_in{std::move(msg)});
+        return;
+      }
+    }
+    // §16.7: no client transaction: forward statelessly (a 2xx retransmitted
+    // after the INVITE transaction ended, RFC 6026) — to the next Via.
+    svc().counters->stray_responses.fetch_add(1, std::memory_order_relaxed);
+    forward_response_statelessly(std::move(msg), peer);
+  }
+
+  void forward_response_statelessly(message_ptr msg, const peer_info& peer) {
+    if (msg->via_count() < 2)
+      return;  // it was for us, and nobody waits for it
+    auto top = msg->top_via();
+    if (!deps.core->is_local(top.host, top.port.empty() ? 0 : static_cast<uint16_t>(
+                                                           std::atoi(top.port.c_str()))))
+      return;  // §16.7 step 3: the top Via must be ours
+    if (!sip::proxy::prepare_response(*msg))
+      return;
+    auto next = msg->top_via();
+    auto to = via_destination(next);
+    if (!to)
+      return;
+    drivers::outbound_message out;
+    out.transport = iequals_tcp(next.transport) ? drivers::transport_kind::tcp
+                                                : drivers::transport_kind::udp;
+    out.destination = *to;
+    out.bytes = msg->serialize();
+    (void)peer;
+    svc().hub->send(std::move(out));
+  }
+
+  static bool iequals_tcp(std::string_view t) {
+    return t.size() == 3 && (t[0] == 'T' || t[0] == 't') && (t[1] == 'C' || t[1] == 'c')
+           && (t[2] == 'P' || t[2] == 'p');
+  }
+
+  /// §18.2.2: a response goes to received (or sent-by) and rport (or the
+  /// sent-by port, default 5060).
+  static std::optional<drivers::endpoint> via_destination(const sip::via& v) {
+    std::string host = !v.received.empty() ? v.received : v.host;
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    uint16_t port = 5060;
+    if (v.rport && !v.rport->empty())
+      port = static_cast<uint16_t>(std::atoi(v.rport->c_str()));
+    else if (!v.port.empty())
+      port = static_cast<uint16_t>(std::atoi(v.port.c_str()));
+    return drivers::endpoint::from(host, port);
+  }
+
+  void on_request(message_ptr msg, const peer_info& peer) {
+    auto m = msg->request_method();
+    svc().counters->count_request(m);
+    // RFC 3261 §18.2.1 / RFC 3581 §4: note where the request came from in its
+    // top Via (answers copy it; the transaction keys ignore it).
+    {
+      auto top = msg->top_via();
+      std::optional<uint16_t> rport;
+      if (top.rport.has_value())
+        rport = peer.source.port();
+      msg->set_top_via_received(peer.source.address(), rport);
+    }
+    auto key = txn::server_key::of(*msg);
+    if (!key) {
+      reject_statelessly(*msg, peer, 400, key.err().reason);
+      return;
+    }
+    // §17.2.3: a retransmission, or the ACK of a non-2xx final (it matches the
+    // INVITE's key).
+    if (auto it = servers.find(*key); it != servers.end()) {
+      self->send(it->second, txn_request_again{std::move(msg)});
+      return;
+    }
+    if (m == sip::method::ack) {
+      // The ACK of a 2xx is a transaction of its own, end to end (§17.1.1.3):
+      // the TU forwards it statelessly.
+      hand_to_tu(nullptr, std::move(msg), peer);
+      return;
+    }
+    if (m == sip::method::cancel) {
+      on_cancel(std::move(msg), peer, std::move(key.value()));
+      return;
+    }
+    auto tu = deps.choose_tu(self, *msg);
+    spawn_server(std::move(key.value()), std::move(msg), peer, tu);
+  }
+
+  caf::actor spawn_server(txn::server_key key, message_ptr msg, const peer_info& peer,
+                          caf::actor tu) {
+    server_txn_init init{deps.services, key, msg, peer,
+                         response_destination(msg->top_via(), peer.source, peer.transport), tu,
+                         self};
+    auto st = spawn_server_txn(self->home_system(), std::move(init));
+    servers.emplace(std::move(key), st);
+    return st;
+  }
+
+  void on_cancel(message_ptr msg, const peer_info& peer, txn::server_key key) {
+    auto target = txn::cancel_target(*msg);
+    caf::actor invite_txn;
+    if (target)
+      if (auto it = servers.find(*target); it != servers.end())
+        invite_txn = it->second;
+    if (!invite_txn) {
+      // §16.10: no response context: forward the CANCEL statelessly.
+      hand_to_tu(nullptr, std::move(msg), peer);
+      return;
+    }
+    // §9.2: answer the CANCEL itself with 200 (its own server transaction,
+    // answered right here), and tell the INVITE transaction.
+    auto st = spawn_server(std::move(key), msg, peer, nullptr);
+    auto ok = sip::make_response(*msg, 200);
+    if (ok) {
+      svc().counters->count_response_sent(200);
+      self->send(st, txn_respond{200, ok->serialize()});
+    }
+    self->send(invite_txn, txn_cancelled{});
+  }
+
+  void hand_to_tu(caf::actor server, message_ptr msg, const peer_info& peer) {
+    auto tu = deps.choose_tu(self, *msg);
+    if (tu)
+      self->send(tu, txn_request{std::move(server), std::move(msg), peer});
+  }
+
+  void reject_statelessly(const sip::message& msg, const peer_info& peer, int status,
+                          std::string_view reason) {
+    if (msg.request_method() == sip::method::ack)
+      return;
+    auto r = sip::make_response(msg, status, reason);
+    if (!r)
+      return;
+    svc().counters->count_response_sent(status);
+    drivers::outbound_message out;
+    out.transport = peer.transport;
+    out.destination = response_destination(msg.top_via(), peer.source, peer.transport);
+    out.local = peer.local;
+    out.conn = peer.conn;
+    out.bytes = r->serialize();
+    svc().hub->send(std::move(out));
   }
 };
 
 caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_deps deps) {
   self->state.deps = std::move(deps);
+  self->state.self = self;
+  auto& st = self->state;
   return {
-    [self](sip_received& in) { self->state.on_sip_received(in); },
+    [&st](sip_received& in) { st.on_sip_received(in); },
+    [&st](client_txn_started& s) { st.clients.insert_or_assign(std::move(s.key), s.txn); },
+    [&st](client_txn_ended& e) { st.clients.erase(e.key); },
+    [&st](server_txn_ended& e) { st.servers.erase(e.key); },
   };
 }
 

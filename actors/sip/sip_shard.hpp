@@ -1,26 +1,37 @@
 #pragma once
 
 #include "actors/sip/messages.hpp"
-#include "actors/sip/sip_counters.hpp"
 #include "actors/sip/stateless_core.hpp"
-#include "drivers/transport/transport_hub.hpp"
+#include "actors/transaction/sip_services.hpp"
+#include "actors/transaction/txn_messages.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
-#include <spdlog/logger.h>
+#include <caf/event_based_actor.hpp>
 
+#include <functional>
 #include <memory>
 
 namespace centralita::actors {
 
-/// A SIP shard: K of them, each owning the messages whose Call-ID hashes to
-/// it. Lives as long as the process. Today it answers statelessly through
-/// `stateless_core`; transactions and dialogs move in with the SIP core.
+/// Picks the transaction user for a new request: the registrar shard for a
+/// REGISTER, a proxy context for the rest (later: the script VM). Called on
+/// the shard's thread; returns an actor that accepts `txn_request`.
+using tu_chooser = std::function<caf::actor(caf::event_based_actor* shard, const sip::message&)>;
+
+/// A SIP shard: K of them, each owning the calls whose Call-ID hashes to it.
+/// Lives as long as the process. It is the transaction layer's matcher
+/// (RFC 3261 §17.1.3, §17.2.3): parses each message once, hands
+/// retransmissions and ACKs to their server transaction, responses to their
+/// client transaction, a CANCEL to the INVITE it cancels (§9.2), and spawns a
+/// server transaction plus its TU for every new request. Messages that fit no
+/// transaction — the ACK of a 2xx, a CANCEL for nothing we hold, a response
+/// for no client transaction — are forwarded statelessly (§16.7, §16.10,
+/// §16.11) through a TU without a server transaction.
 struct sip_shard_deps {
-  std::shared_ptr<const stateless_core> core;
-  std::shared_ptr<sip_counters> counters;
-  drivers::transport_hub* hub = nullptr;  ///< outlives the actor system
-  std::shared_ptr<spdlog::logger> log;
+  services_ptr services;
+  std::shared_ptr<const stateless_core> core;  ///< answers to what does not parse
+  tu_chooser choose_tu;
 };
 
 caf::actor spawn_sip_shard(caf::actor_system& sys, sip_shard_deps deps);

@@ -1,12 +1,19 @@
 #include "actors/system/switch_app.hpp"
 
+#include "actors/proxy/proxy_context.hpp"
+#include "actors/registrar/registrar_shard.hpp"
 #include "actors/sip/inbound_router.hpp"
 #include "actors/sip/sip_shard.hpp"
+#include "actors/store/sqlite_binding_store.hpp"
+#include "actors/store/store_writer.hpp"
+#include "actors/system/actor_timers.hpp"
 #include "actors/system/uring_policy.hpp"
+#include "protocols/sip/proxy/sip_uri.hpp"
 #include "drivers/transport/transport_hub.hpp"
 #include "drivers/uring/reactor.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <ifaddrs.h>
 #include <signal.h>
@@ -16,6 +23,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <random>
 #include <sstream>
 
 namespace centralita::actors {
@@ -28,9 +37,17 @@ struct switch_app::impl {
   std::shared_ptr<const stateless_core> core;
   std::unique_ptr<inbound_router> router;
   std::unique_ptr<drivers::transport_hub> hub;
+  std::unique_ptr<timer_service> timers;
+  services_ptr services;
+  std::shared_ptr<sip::proxy::proxy_identity> identity;
+  std::vector<std::string> domains;
+  std::shared_ptr<binding_store> store;
+  std::vector<sip::binding> preload;
   std::unique_ptr<uring_system_config> caf_cfg;
   std::unique_ptr<caf::actor_system> system;
   std::vector<caf::actor> shards;
+  std::vector<caf::actor> registrars;
+  caf::actor store_writer;
   bool stopped = false;
 };
 
@@ -143,6 +160,42 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
   }
   p->core = std::make_shared<const stateless_core>(id);
   p->router->set_core(p->core);
+
+  // Who we are, for the proxy (RFC 3261 §16): our hosts and ports, the Via
+  // sent-by and the Record-Route URI (the first listening point).
+  p->domains = id.domains;
+  p->identity = std::make_shared<sip::proxy::proxy_identity>();
+  for (auto& d : id.domains) {
+    std::string host = d;
+    for (auto& c : host)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (host.find(':') != std::string::npos && host.front() != '[')
+      host = "[" + host + "]";  // IPv6 references keep their brackets
+    p->identity->hosts.push_back(host);
+  }
+  p->identity->ports = id.ports;
+  {
+    auto& first = p->hub->listening().front().local;
+    p->identity->via_host = first.family() == AF_INET6 ? "[" + first.address() + "]"
+                                                       : first.address();
+    p->identity->via_port = first.port();
+    p->identity->record_route_uri = "sip:" + p->identity->via_host + ":"
+                                    + std::to_string(first.port()) + ";lr";
+  }
+
+  // The store (RFC 3261 §10 bindings survive a restart): opened and read
+  // here, before any worker runs; written from its own thread afterwards.
+  auto store = sqlite_binding_store::open(cfg->core.data_dir);
+  if (!store)
+    return store.err();
+  p->store = std::shared_ptr<binding_store>(std::move(store.value()));
+  auto loaded = p->store->load_unexpired(static_cast<int64_t>(std::time(nullptr)));
+  if (!loaded)
+    return loaded.err();
+  p->preload = std::move(loaded.value());
+  if (!p->preload.empty())
+    logs.app->info("loaded {} unexpired binding(s) from {}/centralita.db", p->preload.size(),
+                   cfg->core.data_dir);
   return std::unique_ptr<switch_app>(new switch_app(std::move(p)));
 }
 
@@ -159,9 +212,99 @@ result<void> switch_app::start() {
   p.caf_cfg->load<uring_coordinator>();
   p.system = std::make_unique<caf::actor_system>(*p.caf_cfg);
 
+  std::vector<drivers::reactor*> raw;
+  for (auto& r : p.reactors)
+    raw.push_back(r.get());
+  p.timers = std::make_unique<timer_service>(raw);
+  auto services = std::make_shared<sip_services>();
+  services->hub = p.hub.get();
+  services->timers = p.timers.get();
+  services->txn_timers.t1 = std::chrono::milliseconds{p.cfg->sip.t1_ms};
+  services->txn_timers.t2 = std::chrono::milliseconds{p.cfg->sip.t2_ms};
+  services->txn_timers.t4 = std::chrono::milliseconds{p.cfg->sip.t4_ms};
+  services->txn_timers.d = std::max(std::chrono::milliseconds{32000},
+                                    64 * services->txn_timers.t1);
+  services->sip_log = p.logs.sip;
+  services->txn_log = p.logs.txn;
+  services->counters = p.counters;
+  p.services = services;
+
+  p.store_writer = spawn_store_writer(
+    *p.system, {p.store, {std::chrono::milliseconds{p.cfg->store.flush_interval_ms}}, p.logs.app});
+
+  auto domains = std::make_shared<const std::vector<std::string>>(p.domains);
+  auto core = p.core;
+  auto is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
+
+  sip::registrar_config rules;
+  rules.default_expires = p.cfg->registrar.default_expires;
+  rules.min_expires = p.cfg->registrar.min_expires;
+  rules.max_expires = p.cfg->registrar.max_expires;
+  rules.max_contacts = p.cfg->registrar.max_contacts;
+  unsigned nreg = 2 * p.cfg->core.workers;
+  std::vector<std::vector<sip::binding>> preload(nreg);
+  for (auto& b : p.preload)
+    preload[registrar_shard_of(b.aor(), nreg)].push_back(std::move(b));
+  p.preload.clear();
+  for (unsigned i = 0; i < nreg; ++i) {
+    registrar_deps deps;
+    deps.services = p.services;
+    deps.rules = rules;
+    deps.store = p.store_writer;
+    deps.is_local_domain = is_local_domain;
+    deps.is_known_user = [](std::string_view) { return false; };
+    auto reg = spawn_registrar_shard(*p.system, std::move(deps));
+    if (!preload[i].empty())
+      caf::anon_send(reg, location_preload{std::move(preload[i])});
+    p.registrars.push_back(reg);
+  }
+  auto registrars = p.registrars;
+  auto registrar_of = [registrars](std::string_view aor) {
+    return registrars[registrar_shard_of(aor, registrars.size())];
+  };
+
+  auto routing = std::make_shared<routing_policy>();
+  routing->identity = p.identity;
+  routing->registrar_of = registrar_of;
+  routing->is_local_domain = is_local_domain;
+  routing->record_route = p.cfg->sip.record_route;
+  routing->relay_foreign = p.cfg->sip.relay_foreign;
+  if (!p.cfg->sip.outbound_proxy.empty()) {
+    auto specs = config::parse_listen(p.cfg->sip.outbound_proxy);
+    if (specs && !specs->empty()) {
+      routing->outbound_proxy = drivers::endpoint::from(specs->front().address,
+                                                        specs->front().port);
+      routing->outbound_transport = specs->front().transport == config::listen_spec::proto::tcp
+                                      ? drivers::transport_kind::tcp
+                                      : drivers::transport_kind::udp;
+    }
+  }
+  routing->timer_c = std::chrono::seconds{p.cfg->sip.timer_c};
+  auto seeds = std::make_shared<std::mt19937_64>(std::random_device{}());
+  auto seed_mutex = std::make_shared<std::mutex>();
+  routing->seed = [seeds, seed_mutex] {
+    std::lock_guard<std::mutex> lock(*seed_mutex);
+    return (*seeds)();
+  };
+
   unsigned shards = p.cfg->sip.shards != 0 ? p.cfg->sip.shards : 4 * p.cfg->core.workers;
-  for (unsigned i = 0; i < shards; ++i)
-    p.shards.push_back(spawn_sip_shard(*p.system, {p.core, p.counters, p.hub.get(), p.logs.sip}));
+  routing_ptr routing_const = routing;
+  for (unsigned i = 0; i < shards; ++i) {
+    sip_shard_deps deps;
+    deps.services = p.services;
+    deps.core = p.core;
+    auto svc = p.services;
+    deps.choose_tu = [svc, routing_const, registrar_of](caf::event_based_actor* shard,
+                                                        const sip::message& m) -> caf::actor {
+      if (m.request_method() == sip::method::register_) {
+        if (auto aor = sip::normalize_aor(m.to().uri))
+          return registrar_of(*aor);
+      }
+      return spawn_proxy_context(shard->home_system(),
+                                 {svc, routing_const, caf::actor_cast<caf::actor>(shard)});
+    };
+    p.shards.push_back(spawn_sip_shard(*p.system, std::move(deps)));
+  }
   p.router->set_shards(p.shards);
   p.hub->start();
   p.logs.app->info("centralita {} up: {} workers (io_uring), {} SIP shards, data in {}",
@@ -174,12 +317,31 @@ void switch_app::stop() {
   if (p.stopped)
     return;
   p.stopped = true;
-  for (auto& s : p.shards)
-    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
-  p.shards.clear();
   if (p.router)
     p.router->set_shards({});
+  if (p.system) {
+    // Shards and registrars first, so every binding change they made is in
+    // the store writer's mailbox before it is told to stop (it writes all
+    // it holds on exit: a graceful stop loses nothing).
+    caf::scoped_actor self{*p.system};
+    std::vector<caf::actor> first = p.shards;
+    first.insert(first.end(), p.registrars.begin(), p.registrars.end());
+    for (auto& a : first) {
+      self->monitor(a);
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    }
+    std::size_t down = 0;
+    self->receive_for(down, first.size())(
+      [](caf::down_msg&) {},
+      caf::after(std::chrono::seconds{5}) >> [&] { down = first.size(); });
+    if (p.store_writer)
+      caf::anon_send_exit(p.store_writer, caf::exit_reason::user_shutdown);
+  }
+  p.shards.clear();
+  p.registrars.clear();
+  p.store_writer = nullptr;
   p.system.reset();  // waits for the actors, then stops the workers
+  p.timers.reset();
   p.hub.reset();     // sockets and buffer rings, before their rings go
   p.reactors.clear();
 }

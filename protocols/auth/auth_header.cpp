@@ -115,6 +115,12 @@ const auth_param* auth_header::find(std::string_view lowercase_name) const noexc
   return nullptr;
 }
 
+std::string_view scheme_of(std::string_view value) noexcept {
+  scanner in(value);
+  in.skip_lws();
+  return in.token();
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
@@ -132,8 +138,10 @@ bool is_token(std::string_view s) noexcept {
 void append_quoted(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
-    if (c == '\r' || c == '\n' || c == '\0') continue;  // not representable (§25.1)
-    if (c == '"' || c == '\\') out.push_back('\\');
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\r' || c == '\n') continue;  // RFC 3261 §25.1: no quoted-pair for CR, LF
+    // RFC 3261 §25.1: '"', '\' and controls other than HTAB only as a quoted-pair.
+    if (c == '"' || c == '\\' || (u < 0x20 && c != '\t') || u == 0x7f) out.push_back('\\');
     out.push_back(c);
   }
   out.push_back('"');

@@ -46,14 +46,18 @@ inline constexpr size_t max_params = 32;
 /// Errors: `errc::bad_header` with the reason, `errc::too_large` past max_params.
 result<auth_header> parse_auth_header(std::string_view value);
 
+/// The leading scheme token of a header value ("" when there is none), so a
+/// caller can refuse another scheme (e.g. Basic's token68 syntax) before tokenizing.
+std::string_view scheme_of(std::string_view value) noexcept;
+
 /// Case-insensitive ASCII comparison.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
 /// True when every character of `s` (non-empty) is a token character (RFC 3261 §25.1).
 bool is_token(std::string_view s) noexcept;
 
-/// Appends `s` as a quoted-string (RFC 3261 §25.1), escaping '"' and '\'. CR, LF
-/// and NUL cannot be carried in a quoted-string and are dropped.
+/// Appends `s` as a quoted-string (RFC 3261 §25.1), escaping '"', '\' and control
+/// characters; CR and LF cannot be carried in a quoted-string and are dropped.
 void append_quoted(std::string& out, std::string_view s);
 
 } // namespace centralita::auth

@@ -43,10 +43,13 @@ std::vector<std::string> make_challenges(std::string_view realm, std::string_vie
 }
 
 result<challenge> parse_challenge(std::string_view header_value) {
+  std::string_view scheme = scheme_of(header_value);
+  // RFC 3261 §22.4: SIP uses the Digest scheme only (Basic is forbidden, §22.1).
+  if (!scheme.empty() && !iequals(scheme, "Digest"))
+    return error{errc::unsupported, "auth: scheme '" + std::string(scheme) + "' is not Digest"};
   auto parsed = parse_auth_header(header_value);
   if (!parsed) return parsed.err();
   const auth_header& h = *parsed;
-  if (!iequals(h.scheme, "Digest")) return error{errc::unsupported, "auth: scheme '" + h.scheme + "' is not Digest"};
   challenge c;
   const auth_param* realm = h.find("realm");
   const auth_param* nonce = h.find("nonce");

@@ -27,8 +27,8 @@ struct challenge {
 
 /// A challenge value:
 ///   Digest realm="r", nonce="n"[, opaque="o"], algorithm=A, qop="auth"[, stale=true]
-/// Realm, nonce and opaque are quoted-strings ('"' and '\' escaped; CR, LF and
-/// NUL dropped: they cannot be carried). The algorithm is always written, so old
+/// Realm, nonce and opaque are quoted-strings ('"', '\' and controls escaped; CR
+/// and LF dropped: they cannot be carried). The algorithm is always written, so old
 /// clients that assume MD5 (RFC 2617) never guess wrong. `opaque` is omitted when
 /// empty. When offering several algorithms, emit one header per algorithm, the
 /// most preferred first (RFC 8760 §2.4, RFC 7616 §3.7: SHA-256 before MD5); see

@@ -29,11 +29,13 @@ result<void> required(const auth_header& h, std::string_view name, std::string& 
 } // namespace
 
 result<credentials> parse_credentials(std::string_view header_value) {
+  std::string_view scheme = scheme_of(header_value);
+  // RFC 3261 §22.4: SIP uses the Digest scheme only (Basic is forbidden, §22.1).
+  if (!scheme.empty() && !iequals(scheme, "Digest"))
+    return error{errc::unsupported, "auth: scheme '" + std::string(scheme) + "' is not Digest"};
   auto parsed = parse_auth_header(header_value);
   if (!parsed) return parsed.err();
   const auth_header& h = *parsed;
-  // RFC 3261 §22.4: SIP uses the Digest scheme only (Basic is forbidden, §22.1).
-  if (!iequals(h.scheme, "Digest")) return error{errc::unsupported, "auth: scheme '" + h.scheme + "' is not Digest"};
 
   // RFC 7616 §3.4.4: username* carries an encoded name we do not decode.
   if (h.find("username*")) return error{errc::unsupported, "auth: username* is not supported"};
@@ -92,6 +94,9 @@ result<credentials> parse_credentials(std::string_view header_value) {
     }
     c.nc = n;
     c.nc_hex = nc->value;
+  } else if (is_session(c.alg)) {
+    // RFC 7616 §3.4.2: -sess hashes the cnonce, which is only sent with qop.
+    return bad(std::string(to_string(c.alg)) + " without qop");
   } else if (nc || cnonce) {
     // RFC 2617 §3.2.2: cnonce and nc MUST NOT be sent without qop.
     return bad(nc ? "'nc' without qop" : "'cnonce' without qop");

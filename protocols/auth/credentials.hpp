@@ -9,7 +9,8 @@
 // same), an uppercase `response` (lowered here). Refused with `errc::bad_header`:
 // any tokenizer error (see auth_header.hpp), a missing username / realm / nonce /
 // uri / response, an `nc` that is not exactly 8 hex digits, `qop` without `nc` and
-// `cnonce` or either of them without `qop` (RFC 7616 §3.4), a response of the
+// `cnonce` or either of them without `qop` (RFC 7616 §3.4), a -sess algorithm
+// without qop (no cnonce to hash, §3.4.2), a response of the
 // wrong length for the algorithm. Refused with `errc::unsupported`: a scheme other
 // than Digest, an unknown algorithm, qop other than "auth" (auth-int needs the
 // body), `userhash=true` and `username*` (RFC 7616 §3.4.4).

@@ -110,13 +110,12 @@ result<prepared_branch> prepare_branch(const message& request, const branch_targ
     copy.add_record_route(rr);
   }
   // RFC 3261 §16.6 step 7: the first Route, else the Request-URI (strict: the new one).
-  next_hop hop = !strict && first_route ? hop_of(*first_route) : hop_of(strict ? *first_route : *target_uri);
+  // After a strict-router rewrite the first Route is the new Request-URI: same host.
+  next_hop hop = first_route ? hop_of(*first_route) : hop_of(*target_uri);
   // RFC 3261 §16.6 step 8: our Via; the branch is unique and carries the loop hash.
   std::string branch = ids.branch();
   branch.append(".").append(hash);
-  std::string transport = hop.transport == "tls" ? "TLS" : to_lower(hop.transport);
-  for (char& c : transport) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
-  if (!copy.push_via_with_branch(transport, us.via_host, us.via_port, branch))
+  if (!copy.push_via_with_branch(hop.transport, us.via_host, us.via_port, branch))
     return invalid("Cannot add our Via (via_host or transport invalid)");
   return prepared_branch{std::move(copy), std::move(branch), std::move(hop)};
 }

@@ -21,8 +21,8 @@ struct upstream_response {
   /// The downstream response to forward (call `prepare_response` on it first).
   /// nullopt: build `status` from the original request with `make_response` — a
   /// synthesized 408 (§16.8 / §16.7 step 6, no final response), 500 (a chosen 503,
-  /// §16.7 step 6), 487 (cancelled before any branch answered) or 503 (a transport
-  /// error chosen as best, §8.1.3.1).
+  /// received or from a transport error §8.1.3.1: §16.7 step 6) or 487 (cancelled
+  /// before any branch answered, §16.10).
   std::optional<message> response;
 };
 

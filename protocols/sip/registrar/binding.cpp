@@ -114,6 +114,8 @@ result<std::string> normalize_aor(std::string_view uri) {
 
 bool same_contact_uri(std::string_view a, std::string_view b) noexcept {
   if (a == b) return true;
+  // Case-insensitive parts keep their length: different lengths never match.
+  if (a.size() != b.size()) return false;
   uri_parts pa = split_uri(a);
   uri_parts pb = split_uri(b);
   // RFC 3261 §19.1.4: scheme and host are case-insensitive; user and the rest exact.

@@ -246,63 +246,70 @@ registrar_outcome process_register(const std::vector<binding>& current,
   }
 
   if (!request.contacts.empty()) {
-    std::vector<binding> next = out.bindings;
-    // Bindings this request already wrote: a repeated contact overwrites them
-    // without the CSeq check (it is the same request).
-    std::vector<bool> touched(next.size(), false);
+    // RFC 3261 §10.3 step 7: changes are tentative until every contact passed; a
+    // failure answers with the bindings as they were (rebuilt from `current`).
+    auto failed = [&](int status, std::string reason) {
+      out.bindings.clear();
+      for (const binding& b : current)
+        if (b.expires_at > now) out.bindings.push_back(b);
+      return fail(std::move(out), status, std::move(reason));
+    };
+    enum class mark : uint8_t { kept, refreshed, added };
+    std::vector<mark> marks(out.bindings.size(), mark::kept);
+    std::vector<binding> removed;
+    const size_t before = out.bindings.size();
     for (const register_contact& c : request.contacts) {
       // RFC 3261 §10.3 step 7: the contact's expires parameter, else the Expires
       // header, else the local default.
       uint32_t requested = c.expires.value_or(request.expires.value_or(config.default_expires));
       // §10.3 step 7: 423 iff 0 < requested < one hour and below the minimum.
       if (requested > 0 && requested < 3600 && requested < config.min_expires) {
-        out = fail(std::move(out), 423, "Interval Too Brief");
+        out = failed(423, "Interval Too Brief");
         out.min_expires = config.min_expires;  // RFC 3261 §20.23 Min-Expires
         return out;
       }
       // §10.3 step 7: the registrar MAY shorten the interval.
       uint32_t expires = std::min(requested, config.max_expires);
-      auto it = std::find_if(next.begin(), next.end(),
+      auto it = std::find_if(out.bindings.begin(), out.bindings.end(),
                              [&](const binding& b) { return same_binding(b, c); });
-      if (it == next.end()) {
+      if (it == out.bindings.end()) {
         if (expires == 0) continue;  // removing what is not there: nothing to do
-        next.push_back(make_binding(request, c, expires, now));
-        touched.push_back(true);
+        out.bindings.push_back(make_binding(request, c, expires, now));
+        marks.push_back(mark::added);
         continue;
       }
-      size_t i = static_cast<size_t>(it - next.begin());
+      auto i = static_cast<size_t>(it - out.bindings.begin());
       // §10.3 step 7: same Call-ID and a CSeq not higher aborts the whole request.
-      if (!touched[i] && out_of_order(*it, request))
-        return fail(std::move(out), 500, "Out of order CSeq");
+      // (A contact this request already wrote is simply written again.)
+      if (marks[i] == mark::kept && out_of_order(*it, request))
+        return failed(500, "Out of order CSeq");
       if (expires == 0) {
-        next.erase(it);
-        touched.erase(touched.begin() + static_cast<std::ptrdiff_t>(i));
-      } else {
-        *it = make_binding(request, c, expires, now);
-        touched[i] = true;
+        if (marks[i] != mark::added) removed.push_back(std::move(*it));
+        out.bindings.erase(it);
+        marks.erase(marks.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
       }
+      binding next = make_binding(request, c, expires, now);
+      if (marks[i] == mark::added || same_contact_uri(it->contact(), c.uri)) {
+        if (marks[i] == mark::kept) marks[i] = mark::refreshed;
+      } else {
+        // RFC 5626 §6: same instance and reg-id, new contact URI: the old binding
+        // (another storage key) goes, the new one comes.
+        removed.push_back(std::move(*it));
+        marks[i] = mark::added;
+      }
+      *it = std::move(next);
     }
     // Policy, not RFC 3261: like Kamailio's registrar (max_contacts), refuse growth
     // past the limit with 503 "Too Many Registered Contacts" (§21.5.4 lets the UA
     // retry later or elsewhere); a request that does not add bindings still passes.
-    if (next.size() > config.max_contacts && next.size() > out.bindings.size())
-      return fail(std::move(out), 503, "Too Many Registered Contacts");
-
-    // Classify against the bindings before the request (keys are contact URIs).
-    for (const binding& old : out.bindings) {
-      auto it = std::find_if(next.begin(), next.end(), [&](const binding& b) {
-        return same_contact_uri(b.contact(), old.contact());
-      });
-      if (it == next.end()) out.removed.push_back(old);
-      else if (!(*it == old)) out.refreshed.push_back(*it);
+    if (out.bindings.size() > config.max_contacts && out.bindings.size() > before)
+      return failed(503, "Too Many Registered Contacts");
+    for (size_t i = 0; i < out.bindings.size(); ++i) {
+      if (marks[i] == mark::added) out.added.push_back(out.bindings[i]);
+      else if (marks[i] == mark::refreshed) out.refreshed.push_back(out.bindings[i]);
     }
-    for (const binding& b : next) {
-      bool existed = std::any_of(out.bindings.begin(), out.bindings.end(), [&](const binding& old) {
-        return same_contact_uri(b.contact(), old.contact());
-      });
-      if (!existed) out.added.push_back(b);
-    }
-    out.bindings = std::move(next);
+    out.removed = std::move(removed);
   }
 
   // RFC 3261 §10.3 step 8: the 200 lists every current binding with its expires.

@@ -40,6 +40,7 @@ struct harness {
   /// Feeds one event at `now` and carries out the timer actions.
   action_list feed(const event& e) {
     auto out = m.on(e);
+    bool ends = false;
     for (const auto& a : out) {
       all.push_back(a);
       EXPECT_EQ(terminations, 0) << "action after terminated: " << to_string(a);
@@ -51,6 +52,7 @@ struct harness {
         due.erase(c->id);
       } else if (std::holds_alternative<terminated>(a)) {
         ++terminations;
+        ends = true;
         EXPECT_TRUE(due.empty()) << "terminated with timers running";
       } else if (std::holds_alternative<send_request>(a) ||
                  std::holds_alternative<send_response>(a) ||
@@ -59,10 +61,20 @@ struct harness {
         send_times.push_back(now);
       }
     }
-    if (terminations > 0) {
+    if (ends) {
       EXPECT_TRUE(std::holds_alternative<terminated>(out[out.size() - 1]));
     }
     return out;
+  }
+
+  /// Fires `id` now: at its deadline when it runs (advancing `now`), else as a
+  /// stale firing at the current time.
+  action_list fire(timer_id id) {
+    if (auto it = due.find(id); it != due.end()) {
+      now = it->second;
+      due.erase(it);
+    }
+    return feed(timer_fired{id});
   }
 
   /// Fires the earliest running timer (advancing `now`); false when none runs.

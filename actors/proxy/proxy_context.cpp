@@ -1,0 +1,479 @@
+#include "actors/proxy/proxy_context.hpp"
+
+#include "actors/sip/stateless_core.hpp"
+#include "actors/system/actor_timers.hpp"
+#include "actors/transaction/client_txn.hpp"
+#include "protocols/sip/id_generator.hpp"
+#include "protocols/sip/proxy/forwarding.hpp"
+#include "protocols/sip/proxy/request_rules.hpp"
+#include "protocols/sip/proxy/response_context.hpp"
+#include "protocols/sip/proxy/sip_uri.hpp"
+#include "protocols/sip/proxy/targets.hpp"
+#include "protocols/sip/registrar/binding.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <map>
+#include <optional>
+
+namespace centralita::actors {
+
+namespace {
+
+namespace proxy = sip::proxy;
+
+/// Where a registered contact is really reached (RFC 5626-style flow reuse,
+/// and NAT: the address the REGISTER came from).
+struct flow {
+  drivers::endpoint destination;
+  drivers::transport_kind transport = drivers::transport_kind::udp;
+  drivers::connection_id conn;
+};
+
+struct branch_info {
+  caf::actor txn;
+  timer_handle timer_c;
+  uint64_t index = 0;
+};
+
+std::optional<drivers::endpoint> resolve_literal(std::string host, uint16_t port) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost")
+    host = "127.0.0.1";
+  // Only address literals: DNS (RFC 3263) needs an asynchronous resolver,
+  // which workers must never wait for.
+  return drivers::endpoint::from(host, port);
+}
+
+std::optional<drivers::transport_kind> transport_of(std::string_view name) {
+  if (name == "udp")
+    return drivers::transport_kind::udp;
+  if (name == "tcp")
+    return drivers::transport_kind::tcp;
+  return std::nullopt;  // tls, sctp, ws: not served (yet)
+}
+
+/// Whether to reach a binding at its REGISTER's source rather than its Contact.
+bool needs_flow(const sip::binding& b) {
+  if (b.transport() == "tcp" || b.reg_id != 0)
+    return true;
+  auto contact = sip::proxy::sip_uri::parse(b.contact());
+  auto source = drivers::endpoint::parse(b.received());
+  if (!contact || !source)
+    return false;
+  std::string host = contact->host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  auto contact_ep = drivers::endpoint::from(host, source->port());
+  return !contact_ep || contact_ep->address() != source->address();
+}
+
+struct proxy_state {
+  static constexpr const char* name = "proxy_context";
+
+  proxy_context_deps deps;
+  caf::event_based_actor* self = nullptr;
+  caf::actor server;
+  message_ptr request;
+  peer_info peer;
+  std::string cid;
+  std::optional<sip::id_generator> ids;
+  std::string to_tag;
+  std::optional<proxy::response_context> rc;
+  std::vector<std::vector<proxy::branch_target>> groups;
+  std::size_t next_group = 0;
+  std::map<std::string, branch_info, std::less<>> branches;
+  std::map<std::string, flow, std::less<>> flows;  ///< contact URI → how to reach it
+  std::optional<flow> forced_flow;                 ///< foreign relay via outbound proxy
+  std::size_t live_txns = 0;
+  bool final_sent = false;
+  uint64_t next_index = 0;
+
+  const sip_services& svc() const { return *deps.services; }
+  const routing_policy& routing() const { return *deps.routing; }
+
+  // -- answering upstream ----------------------------------------------------
+
+  void send_upstream(int status, std::string bytes) {
+    if (status >= 200)
+      final_sent = true;
+    svc().counters->count_response_sent(status);
+    self->send(server, txn_respond{status, std::move(bytes)});
+  }
+
+  void respond(int status, std::string_view reason = {},
+               const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    if (!server || final_sent)
+      return;
+    auto r = sip::make_response(*request, status, reason, status > 100 ? to_tag : "");
+    if (!r)
+      return;
+    for (auto& [n, v] : headers)
+      r->add_header(n, v);
+    send_upstream(status, r->serialize());
+  }
+
+  void respond_message(const sip::message& m) {
+    if (!server || final_sent)
+      return;
+    send_upstream(m.status(), m.serialize());
+  }
+
+  // -- routing ---------------------------------------------------------------
+
+  void on_request(txn_request& r) {
+    server = std::move(r.server_txn);
+    request = std::move(r.request);
+    peer = r.peer;
+    cid = std::string(request->call_id());
+    ids.emplace(routing().seed ? routing().seed() : 0x5eedu);
+    to_tag = ids->tag();
+    if (!server) {
+      forward_statelessly();
+      self->quit();
+      return;
+    }
+    route();
+  }
+
+  void route() {
+    auto& m = *request;
+    auto& us = *routing().identity;
+    auto method = m.request_method();
+    bool options_to_us = method == sip::method::options && us.is_us(m.request_uri());
+    // §16.3 step 3 / §11: an OPTIONS for us is answered here, whatever Max-Forwards.
+    if (!options_to_us) {
+      if (auto rej = proxy::validate(m, us)) {
+        if (auto resp = proxy::make_rejection(m, *rej, to_tag))
+          respond_message(*resp);
+        finish_if_done();
+        return;
+      }
+    }
+    if (method == sip::method::invite)
+      respond(100);  // §16.2: a stateful proxy sends 100 Trying for INVITE
+    auto ro = proxy::preprocess_routes(m, us);
+    if (ro.has_route) {  // §16.6 step 7: loose routing by the Route set
+      single_target(m.request_uri());
+      return;
+    }
+    auto ruri = proxy::sip_uri::parse(m.request_uri());
+    bool ours = ruri && (ro.request_uri_is_us || routing().is_local_domain(ruri->host));
+    if (!ours) {
+      foreign();
+      return;
+    }
+    if (ruri->user.empty()) {
+      if (method == sip::method::options)
+        answer_options();
+      else
+        respond(404);
+      finish_if_done();
+      return;
+    }
+    if (routing().proxy_guard && method != sip::method::ack) {
+      if (auto refusal = routing().proxy_guard(m, now_ms())) {
+        respond_message(*refusal);  // §22.3: 407 for a proxy
+        finish_if_done();
+        return;
+      }
+    }
+    auto aor = sip::normalize_aor(m.request_uri());
+    if (!aor) {
+      respond(404);
+      finish_if_done();
+      return;
+    }
+    auto reg = routing().registrar_of(*aor);
+    self->request(reg, std::chrono::seconds{5}, location_lookup{*aor})
+      .then([this](location_result& res) { on_location(res); },
+            [this](caf::error&) {
+              respond(500, "Location Service Unavailable");
+              finish_if_done();
+            });
+  }
+
+  static int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  }
+
+  void answer_options() {
+    respond(200, {},
+            {{"Allow", stateless_core::allow},
+             {"Accept", "application/sdp"},
+             {"Accept-Encoding", "identity"},
+             {"Accept-Language", "en"},
+             {"Supported", "path"}});
+  }
+
+  void foreign() {
+    if (!routing().relay_foreign) {
+      respond(403, "Relaying Forbidden");
+      finish_if_done();
+      return;
+    }
+    if (routing().outbound_proxy)
+      forced_flow = flow{*routing().outbound_proxy, routing().outbound_transport, {}};
+    single_target(request->request_uri());
+  }
+
+  void single_target(const std::string& uri) {
+    groups = {{proxy::branch_target{uri, {}}}};
+    rc.emplace(request->request_method() == sip::method::invite);
+    start_next_group();
+  }
+
+  void on_location(location_result& res) {
+    if (res.bindings.empty()) {
+      if (request->request_method() == sip::method::options)
+        answer_options();  // a ping for a local name nobody registered: we answer
+      else if (res.known_user)
+        respond(480);  // the user exists but is not registered now
+      else
+        respond(404);
+      finish_if_done();
+      return;
+    }
+    std::vector<proxy::contact_target> contacts;
+    for (auto& b : res.bindings) {
+      proxy::contact_target t;
+      t.uri = std::string(b.contact());
+      t.q = b.q / 1000.0;
+      for (auto p : b.path())
+        t.path.emplace_back(p);
+      // NAT and flow reuse: without Path, reach the contact where its
+      // REGISTER came from, over the same transport (and TCP connection),
+      // when that is not where the Contact points: a TCP flow (RFC 5626 §5.3),
+      // an outbound registration (reg-id), or a Contact address that differs
+      // from the source address (a UA behind NAT).
+      if (t.path.empty() && !b.received().empty() && needs_flow(b)) {
+        if (auto ep = drivers::endpoint::parse(b.received())) {
+          flow f;
+          f.destination = *ep;
+          f.transport = b.transport() == "tcp" ? drivers::transport_kind::tcp
+                                               : drivers::transport_kind::udp;
+          f.conn = drivers::connection_id{b.connection};
+          flows.emplace(t.uri, f);
+        }
+      }
+      contacts.push_back(std::move(t));
+    }
+    groups = proxy::targets_from_contacts(contacts);
+    if (groups.empty()) {
+      respond(480);
+      finish_if_done();
+      return;
+    }
+    rc.emplace(request->request_method() == sip::method::invite);
+    start_next_group();
+  }
+
+  void start_next_group() {
+    while (next_group < groups.size()) {
+      auto& group = groups[next_group++];
+      rc->set_more_targets(next_group < groups.size());
+      std::size_t started = 0;
+      for (auto& t : group)
+        if (start_branch(t))
+          ++started;
+      if (started > 0)
+        return;
+    }
+    // No branch could be started at all.
+    apply(rc->finish());
+    if (!final_sent)
+      respond(480, "No Reachable Contact");
+    finish_if_done();
+  }
+
+  bool start_branch(const proxy::branch_target& target) {
+    auto& m = *request;
+    bool rr = routing().record_route
+              && proxy::record_route_by_default(m, proxy::route_outcome{});
+    auto pb = proxy::prepare_branch(m, target, *routing().identity, rr, *ids);
+    if (!pb) {
+      svc().sip_log->debug("[cid={}] cannot forward to {}: {}", cid, target.uri,
+                           pb.err().reason);
+      return false;
+    }
+    flow f;
+    if (forced_flow) {
+      f = *forced_flow;
+    } else if (auto it = flows.find(target.uri); it != flows.end() && target.path.empty()) {
+      f = it->second;
+    } else {
+      auto t = transport_of(pb->hop.transport);
+      auto ep = resolve_literal(pb->hop.host, pb->hop.port);
+      if (!t || !ep) {
+        svc().sip_log->debug("[cid={}] no route to {} ({}:{} over {})", cid, target.uri,
+                             pb->hop.host, pb->hop.port, pb->hop.transport);
+        return false;
+      }
+      f = flow{*ep, *t, {}};
+    }
+    auto id = pb->branch;
+    if (!rc->add_branch(id))
+      return false;
+    client_txn_init c;
+    c.services = deps.services;
+    c.request_bytes = pb->request.serialize();
+    c.request = std::make_shared<sip::message>(std::move(pb->request));
+    c.transport = f.transport;
+    c.destination = f.destination;
+    c.conn = f.conn;
+    c.branch = id;
+    c.tu = self;
+    c.shard = deps.shard;
+    auto txn = spawn_client_txn(self->home_system(), std::move(c));
+    self->monitor(txn);
+    ++live_txns;
+    branch_info info;
+    info.txn = txn;
+    info.index = next_index++;
+    if (m.request_method() == sip::method::invite)  // §16.6 step 11: Timer C
+      info.timer_c = svc().timers->arm(self, routing().timer_c, info.index);
+    svc().sip_log->debug("[cid={}] branch {} to {} via {}", cid, id, target.uri,
+                         f.destination.to_string());
+    branches.emplace(id, std::move(info));
+    return true;
+  }
+
+  // -- responses -------------------------------------------------------------
+
+  void on_response(txn_response& r) {
+    if (!rc)
+      return;
+    auto it = branches.find(r.branch);
+    if (it == branches.end())
+      return;  // e.g. the 200 of our own CANCEL
+    if (r.status >= 100 && r.status < 200 && request->request_method() == sip::method::invite) {
+      // §16.8: a provisional response restarts Timer C.
+      svc().timers->cancel(it->second.timer_c);
+      it->second.timer_c = svc().timers->arm(self, routing().timer_c, it->second.index);
+    } else if (r.status >= 200) {
+      svc().timers->cancel(it->second.timer_c);
+    }
+    proxy::response_decision d;
+    if (r.msg)
+      d = rc->on_response(r.branch, std::move(*r.msg));
+    else if (r.status == 408)
+      d = rc->on_branch_timeout(r.branch);
+    else
+      d = rc->on_transport_error(r.branch);
+    apply(std::move(d));
+    finish_if_done();
+  }
+
+  void apply(proxy::response_decision d) {
+    if (d.forward) {
+      auto& up = *d.forward;
+      if (up.response) {
+        if (proxy::prepare_response(*up.response))  // §16.7 step 3
+          send_upstream(up.status, up.response->serialize());
+      } else {
+        respond(up.status);
+      }
+    }
+    for (auto& id : d.cancel)
+      if (auto it = branches.find(id); it != branches.end())
+        self->send(it->second.txn, cancel_branch{});
+    if (d.try_next_targets) {
+      if (next_group < groups.size())
+        start_next_group();
+      else
+        apply(rc->finish());
+    }
+  }
+
+  void on_timer(const timer_expired& t) {
+    for (auto& [id, info] : branches) {
+      if (info.index != t.tag)
+        continue;
+      info.timer_c = {};
+      svc().sip_log->debug("[cid={}] Timer C fired on branch {}", cid, id);
+      apply(rc->on_branch_timeout(id));  // §16.8: CANCEL it, or count it as 408
+      finish_if_done();
+      return;
+    }
+  }
+
+  void on_cancelled() {
+    if (!rc) {
+      respond(487);  // nothing forwarded yet (§16.10)
+      finish_if_done();
+      return;
+    }
+    apply(rc->on_cancel());
+    finish_if_done();
+  }
+
+  void on_down(const caf::down_msg&) {
+    if (live_txns > 0)
+      --live_txns;
+    finish_if_done();
+  }
+
+  void finish_if_done() {
+    // The context ends when its answer is out and no client transaction of
+    // it is left (an INVITE branch in RFC 6026's Accepted state still passes
+    // 2xx retransmissions here for 64*T1).
+    bool answered = final_sent || (rc && rc->done());
+    if (answered && live_txns == 0) {
+      for (auto& [id, info] : branches)
+        svc().timers->cancel(info.timer_c);
+      self->quit();
+    }
+  }
+
+  // -- stateless forwarding (ACK of a 2xx, unmatched CANCEL) ------------------
+
+  void forward_statelessly() {
+    auto& m = *request;
+    auto& us = *routing().identity;
+    if (proxy::validate(m, us))
+      return;  // a broken ACK gets no answer (§17)
+    auto ro = proxy::preprocess_routes(m, us);
+    auto ruri = proxy::sip_uri::parse(m.request_uri());
+    bool ours = ruri && !ro.has_route
+                && (ro.request_uri_is_us || routing().is_local_domain(ruri->host));
+    if (ours)
+      return;  // an ACK or CANCEL for us ends here
+    auto pb = proxy::prepare_branch(m, proxy::branch_target{m.request_uri(), {}}, us, false, *ids);
+    if (!pb)
+      return;
+    auto t = transport_of(pb->hop.transport);
+    auto ep = resolve_literal(pb->hop.host, pb->hop.port);
+    if (!t || !ep)
+      return;
+    drivers::outbound_message out;
+    out.transport = *t;
+    out.destination = *ep;
+    out.bytes = pb->request.serialize();
+    svc().hub->send(std::move(out));
+  }
+};
+
+caf::behavior proxy_context(caf::stateful_actor<proxy_state>* self, proxy_context_deps deps) {
+  auto& st = self->state;
+  st.deps = std::move(deps);
+  st.self = self;
+  self->set_down_handler([&st](caf::down_msg& m) { st.on_down(m); });
+  return {
+    [&st](txn_request& r) { st.on_request(r); },
+    [&st](txn_response& r) { st.on_response(r); },
+    [&st](upstream_cancelled) { st.on_cancelled(); },
+    [&st](timer_expired t) { st.on_timer(t); },
+    [&st](server_txn_done) {},
+  };
+}
+
+} // namespace
+
+caf::actor spawn_proxy_context(caf::actor_system& sys, proxy_context_deps deps) {
+  return sys.spawn(proxy_context, std::move(deps));
+}
+
+} // namespace centralita::actors

@@ -1,0 +1,229 @@
+#include "actors/registrar/registrar_shard.hpp"
+
+#include "actors/store/store_messages.hpp"
+#include "actors/system/actor_timers.hpp"
+#include "protocols/sip/proxy/sip_uri.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <unordered_map>
+
+namespace centralita::actors {
+
+namespace {
+
+int64_t wall_seconds() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+constexpr uint64_t sweep_tag = 1;
+
+struct registrar_state {
+  static constexpr const char* name = "registrar_shard";
+
+  registrar_deps deps;
+  caf::event_based_actor* self = nullptr;
+  std::unordered_map<std::string, std::vector<sip::binding>> aors;
+  std::size_t binding_count = 0;
+
+  const sip_services& svc() const { return *deps.services; }
+
+  void start() {
+    svc().timers->arm(self, std::chrono::seconds{1}, sweep_tag);
+  }
+
+  void set_bindings(const std::string& aor, std::vector<sip::binding> list) {
+    auto& slot = aors[aor];
+    binding_count -= slot.size();
+    binding_count += list.size();
+    if (list.empty())
+      aors.erase(aor);
+    else
+      slot = std::move(list);
+  }
+
+  void store_upsert(const sip::binding& b) {
+    if (deps.store)
+      self->send(deps.store, binding_upserted{b});
+  }
+
+  void store_delete(const sip::binding& b) {
+    if (deps.store)
+      self->send(deps.store, binding_deleted{binding_key{std::string(b.aor()),
+                                                         std::string(b.contact())}});
+  }
+
+  void respond(const caf::actor& txn, const sip::message& response) {
+    svc().counters->count_response_sent(response.status());
+    self->send(txn, txn_respond{response.status(), response.serialize()});
+  }
+
+  void respond_status(const caf::actor& txn, const sip::message& request, int status,
+                      std::string_view reason = {}) {
+    if (auto r = sip::make_response(request, status, reason, tag_for(request)))
+      respond(txn, *r);
+  }
+
+  static std::string tag_for(const sip::message& request) {
+    // A To tag stable across retransmissions (the transaction absorbs them
+    // anyway): derived from the Call-ID and CSeq.
+    auto h = std::hash<std::string_view>{}(request.call_id()) ^ (request.cseq() * 0x9e3779b9u);
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string tag = "rg";
+    for (int i = 0; i < 12; ++i, h >>= 4)
+      tag += digits[h & 15];
+    return tag;
+  }
+
+  void on_register(txn_request& req) {
+    auto& request = *req.request;
+    auto& log = *svc().sip_log;
+    std::string cid(request.call_id());
+    // §10.3 step 1: only our own domains are registered here.
+    auto ruri = sip::proxy::sip_uri::parse(request.request_uri());
+    if (!ruri || !deps.is_local_domain(ruri->host)) {
+      respond_status(req.server_txn, request, 403, "Not Our Domain");
+      return;
+    }
+    // §10.3 step 3: authenticate.
+    if (deps.guard) {
+      if (auto refusal = deps.guard(request, wall_ms())) {
+        log.debug("[cid={}] REGISTER challenged: {}", cid, refusal->status());
+        respond(req.server_txn, *refusal);
+        return;
+      }
+    }
+    std::string source = req.peer.source.to_string();
+    auto transport = req.peer.transport == drivers::transport_kind::tcp ? "tcp" : "udp";
+    auto extracted = sip::extract_register(request, source, transport, req.peer.conn.value);
+    if (!extracted) {
+      respond_status(req.server_txn, request, 400, extracted.err().reason);
+      return;
+    }
+    auto& r = *extracted;
+    auto now = wall_seconds();
+    static const std::vector<sip::binding> none;
+    auto it = aors.find(r.aor);
+    const auto& current = it != aors.end() ? it->second : none;
+    auto outcome = sip::process_register(current, r, deps.rules, now);
+    if (!outcome.ok()) {
+      auto resp = sip::make_response(request, outcome.status, outcome.reason, tag_for(request));
+      if (!resp)
+        return;
+      if (outcome.status == 423)  // §10.3 step 7
+        resp->add_header("Min-Expires", std::to_string(outcome.min_expires));
+      respond(req.server_txn, *resp);
+      return;
+    }
+    for (auto& b : outcome.added)
+      store_upsert(b);
+    for (auto& b : outcome.refreshed)
+      store_upsert(b);
+    for (auto& b : outcome.removed)
+      store_delete(b);
+    for (auto& b : outcome.expired)
+      store_delete(b);
+    log.debug("[cid={}] REGISTER {}: {} binding(s), +{} ~{} -{}", cid, r.aor,
+              outcome.bindings.size(), outcome.added.size(), outcome.refreshed.size(),
+              outcome.removed.size());
+    set_bindings(r.aor, std::move(outcome.bindings));
+    auto resp = sip::make_response(request, 200, {}, tag_for(request));
+    if (!resp)
+      return;
+    for (auto& c : outcome.contacts)  // §10.3 step 8
+      resp->add_header("Contact", c);
+    for (auto& p : outcome.path)  // RFC 3327 §5.3
+      resp->add_header("Path", p);
+    char date[64];
+    auto t = std::time(nullptr);
+    std::tm gm{};
+    gmtime_r(&t, &gm);
+    std::strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &gm);
+    resp->add_header("Date", date);  // §10.3 step 8: SHOULD include Date
+    respond(req.server_txn, *resp);
+  }
+
+  location_result on_lookup(const location_lookup& q) {
+    location_result out;
+    out.known_user = deps.is_known_user && deps.is_known_user(q.aor);
+    auto it = aors.find(q.aor);
+    if (it == aors.end())
+      return out;
+    auto now = wall_seconds();
+    for (auto& b : it->second)
+      if (b.expires_at > now)
+        out.bindings.push_back(b);
+    return out;
+  }
+
+  void on_preload(location_preload& p) {
+    auto now = wall_seconds();
+    for (auto& b : p.bindings) {
+      if (b.expires_at <= now)
+        continue;
+      auto aor = std::string(b.aor());
+      auto& list = aors[aor];
+      list.push_back(std::move(b));
+      ++binding_count;
+    }
+  }
+
+  void sweep() {
+    // Bindings expire here (RFC 3261 §10.2.1.1: the registrar removes them).
+    auto now = wall_seconds();
+    for (auto it = aors.begin(); it != aors.end();) {
+      auto& list = it->second;
+      auto before = list.size();
+      for (auto b = list.begin(); b != list.end();) {
+        if (b->expires_at <= now) {
+          store_delete(*b);
+          b = list.erase(b);
+        } else {
+          ++b;
+        }
+      }
+      binding_count -= before - list.size();
+      if (list.empty())
+        it = aors.erase(it);
+      else
+        ++it;
+    }
+    svc().timers->arm(self, std::chrono::seconds{1}, sweep_tag);
+  }
+};
+
+caf::behavior registrar_shard(caf::stateful_actor<registrar_state>* self, registrar_deps deps) {
+  auto& st = self->state;
+  st.deps = std::move(deps);
+  st.self = self;
+  st.start();
+  return {
+    [&st](txn_request& r) { st.on_register(r); },
+    [&st](const location_lookup& q) { return st.on_lookup(q); },
+    [&st](location_preload& p) { st.on_preload(p); },
+    [&st](timer_expired t) {
+      if (t.tag == sweep_tag)
+        st.sweep();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_registrar_shard(caf::actor_system& sys, registrar_deps deps) {
+  return sys.spawn(registrar_shard, std::move(deps));
+}
+
+std::size_t registrar_shard_of(std::string_view aor, std::size_t shards) {
+  return std::hash<std::string_view>{}(aor) % shards;
+}
+
+} // namespace centralita::actors

@@ -1,0 +1,107 @@
+#pragma once
+
+#include "drivers/net/endpoint.hpp"
+#include "drivers/transport/transport.hpp"
+#include "protocols/sip/message.hpp"
+#include "protocols/sip/transaction/transaction_key.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include <memory>
+#include <string>
+
+namespace centralita::actors {
+
+/// A parsed SIP message crossing an actor boundary. sofia's message is not
+/// thread-safe: whoever sends one gives it away and never touches it again.
+using message_ptr = std::shared_ptr<sip::message>;
+
+/// Where a message came from, and therefore where answers go back.
+struct peer_info {
+  drivers::transport_kind transport = drivers::transport_kind::udp;
+  drivers::endpoint source;   ///< the packet's source
+  drivers::endpoint local;    ///< the listening address it arrived on
+  drivers::connection_id conn;
+};
+
+// -- shard -> server transaction -------------------------------------------
+
+/// A retransmission of the transaction's request, or an ACK matching it.
+struct txn_request_again {
+  message_ptr msg;
+};
+/// A CANCEL matched this INVITE server transaction (RFC 3261 §9.2).
+struct txn_cancelled {};
+
+// -- server transaction <-> TU ---------------------------------------------
+
+/// The server transaction hands its request to the TU (pass_to_tu).
+struct txn_request {
+  caf::actor server_txn;
+  message_ptr request;
+  peer_info peer;
+};
+/// The TU answers through the server transaction: the response's bytes.
+struct txn_respond {
+  int status;
+  std::string bytes;
+};
+/// Server transaction → TU: upstream CANCELled the request (§9.2, §16.10).
+struct upstream_cancelled {};
+/// Server transaction → TU: the transaction ended (for bookkeeping).
+struct server_txn_done {
+  bool timed_out;  ///< Timer H: no ACK for a non-2xx final (§17.2.1)
+};
+
+// -- client transaction <-> TU ---------------------------------------------
+
+/// A response (or a synthetic 408 for Timer B/F, 503 for a transport error,
+/// RFC 3261 §8.1.3.1, with `msg` null) for the TU's branch `branch`.
+struct txn_response {
+  std::string branch;
+  int status;
+  message_ptr msg;
+};
+/// TU → INVITE client transaction: cancel this branch (§9.1: the CANCEL goes
+/// out once a provisional response arrived, never before).
+struct cancel_branch {};
+
+// -- transactions <-> shard -------------------------------------------------
+
+struct client_txn_started {
+  sip::txn::client_key key;
+  caf::actor txn;
+};
+struct client_txn_ended {
+  sip::txn::client_key key;
+};
+struct server_txn_ended {
+  sip::txn::server_key key;
+};
+/// A response the shard matched to a client transaction (§17.1.3).
+struct txn_response_in {
+  message_ptr msg;
+};
+/// The transport could not deliver what a transaction sent (errno).
+struct txn_transport_error {
+  int err;
+};
+
+} // namespace centralita::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::message_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::peer_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_request_again)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_cancelled)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_respond)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::upstream_cancelled)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_response)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::cancel_branch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::client_txn_started)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::client_txn_ended)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_ended)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_response_in)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_transport_error)
