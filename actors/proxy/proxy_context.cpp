@@ -142,43 +142,59 @@ struct proxy_state {
     auto& m = *request;
     auto& us = *routing().identity;
     auto method = m.request_method();
-    bool options_to_us = method == sip::method::options && us.is_us(m.request_uri());
-    // §16.3 step 3 / §11: an OPTIONS for us is answered here, whatever Max-Forwards.
-    if (!options_to_us) {
-      if (auto rej = proxy::validate(m, us)) {
-        if (auto resp = proxy::make_rejection(m, *rej, to_tag))
-          respond_message(*resp);
-        finish_if_done();
-        return;
-      }
+    // §16.3. Max-Forwards 0 gets 483 even for an OPTIONS addressed to us:
+    // §16.3 step 3 allows answering it, but operators expect Kamailio's
+    // mf_process_maxfwd_header behaviour, and the issue asks for 483.
+    if (m.max_forwards() == 0u) {
+      respond(483);
+      finish_if_done();
+      return;
+    }
+    if (auto rej = proxy::validate(m, us)) {
+      if (auto resp = proxy::make_rejection(m, *rej, to_tag))
+        respond_message(*resp);
+      finish_if_done();
+      return;
     }
     if (method == sip::method::invite)
       respond(100);  // §16.2: a stateful proxy sends 100 Trying for INVITE
     auto ro = proxy::preprocess_routes(m, us);
+    // §22.3: requests from our own users prove who they are (407 challenge).
+    if (routing().proxy_guard) {
+      if (auto refusal = routing().proxy_guard(m, now_ms())) {
+        respond_message(*refusal);
+        finish_if_done();
+        return;
+      }
+    }
     if (ro.has_route) {  // §16.6 step 7: loose routing by the Route set
       single_target(m.request_uri());
       return;
     }
     auto ruri = proxy::sip_uri::parse(m.request_uri());
-    bool ours = ruri && (ro.request_uri_is_us || routing().is_local_domain(ruri->host));
+    // An in-dialog request goes to its remote target; otherwise a Request-URI
+    // in one of our domains is looked up (§16.5).
+    bool ours = ruri && (ro.request_uri_is_us
+                         || (!ro.in_dialog
+                             && routing().is_local_domain(ruri->host, ruri->port.value_or(0))));
     if (!ours) {
       foreign();
       return;
     }
     if (ruri->user.empty()) {
+      // Addressed to the switch itself: we are the UAS (§8.2).
       if (method == sip::method::options)
-        answer_options();
+        answer_options();  // §11.2
+      else if (method == sip::method::unknown || method == sip::method::publish)
+        respond(501, {}, {{"Allow", stateless_core::allow}});  // §8.2.1
+      else if (method == sip::method::bye || method == sip::method::info
+               || method == sip::method::update || method == sip::method::prack
+               || method == sip::method::notify)
+        respond(481);  // in-dialog methods outside a dialog we hold (§12.2.2)
       else
         respond(404);
       finish_if_done();
       return;
-    }
-    if (routing().proxy_guard && method != sip::method::ack) {
-      if (auto refusal = routing().proxy_guard(m, now_ms())) {
-        respond_message(*refusal);  // §22.3: 407 for a proxy
-        finish_if_done();
-        return;
-      }
     }
     auto aor = sip::normalize_aor(m.request_uri());
     if (!aor) {
@@ -437,8 +453,7 @@ struct proxy_state {
       return;  // a broken ACK gets no answer (§17)
     auto ro = proxy::preprocess_routes(m, us);
     auto ruri = proxy::sip_uri::parse(m.request_uri());
-    bool ours = ruri && !ro.has_route
-                && (ro.request_uri_is_us || routing().is_local_domain(ruri->host));
+    bool ours = ruri && !ro.has_route && ro.request_uri_is_us;
     if (ours)
       return;  // an ACK or CANCEL for us ends here
     auto pb = proxy::prepare_branch(m, proxy::branch_target{m.request_uri(), {}}, us, false, *ids);

@@ -20,7 +20,8 @@ namespace centralita::actors {
 struct routing_policy {
   std::shared_ptr<const sip::proxy::proxy_identity> identity;
   std::function<caf::actor(std::string_view aor)> registrar_of;  ///< AOR → registrar shard
-  std::function<bool(std::string_view domain)> is_local_domain;
+  /// A host (and port, 0 = none written) that names one of our domains.
+  std::function<bool(std::string_view host, uint16_t port)> is_local_domain;
   bool record_route = true;
   bool relay_foreign = false;
   std::optional<drivers::endpoint> outbound_proxy;

@@ -1,6 +1,7 @@
 #include "actors/system/switch_app.hpp"
 
 #include "actors/proxy/proxy_context.hpp"
+#include "actors/registrar/digest_guard.hpp"
 #include "actors/registrar/registrar_shard.hpp"
 #include "actors/sip/inbound_router.hpp"
 #include "actors/sip/sip_shard.hpp"
@@ -23,6 +24,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -42,6 +44,8 @@ struct switch_app::impl {
   std::shared_ptr<sip::proxy::proxy_identity> identity;
   std::vector<std::string> domains;
   std::shared_ptr<binding_store> store;
+  std::shared_ptr<const user_directory> users;
+  std::string auth_secret;
   std::vector<sip::binding> preload;
   std::unique_ptr<uring_system_config> caf_cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -183,6 +187,36 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
                                     + std::to_string(first.port()) + ";lr";
   }
 
+  // Digest users (--users FILE). None: REGISTER is accepted without
+  // authentication, and we say so.
+  std::vector<auth::user_entry> entries;
+  if (!cfg->auth.users_file.empty()) {
+    std::ifstream in(cfg->auth.users_file);
+    if (!in)
+      return error{errc::io_error, cfg->auth.users_file + ": cannot open users file"};
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = auth::parse_users(text.str());
+    if (!parsed)
+      return error{errc::invalid_argument, cfg->auth.users_file + ": " + parsed.err().reason};
+    entries = std::move(parsed.value());
+  }
+  p->users = std::make_shared<const user_directory>(std::move(entries));
+  if (p->users->empty())
+    logs.app->warn("no users configured (--users): REGISTER for the local domains is accepted "
+                   "WITHOUT authentication");
+  else
+    logs.app->info("{} user(s) from {}: digest authentication on for REGISTER{}",
+                   p->users->size(), cfg->auth.users_file,
+                   cfg->auth.invites_from_local_users ? " and INVITEs from local users" : "");
+  {
+    std::random_device rd;  // the kernel's CSPRNG
+    for (int i = 0; i < 8; ++i) {
+      auto v = rd();
+      p->auth_secret.append(reinterpret_cast<const char*>(&v), sizeof(v));
+    }
+  }
+
   // The store (RFC 3261 §10 bindings survive a restart): opened and read
   // here, before any worker runs; written from its own thread afterwards.
   auto store = sqlite_binding_store::open(cfg->core.data_dir);
@@ -234,7 +268,9 @@ result<void> switch_app::start() {
 
   auto domains = std::make_shared<const std::vector<std::string>>(p.domains);
   auto core = p.core;
-  auto is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
+  auto is_local_domain = [core](std::string_view host, uint16_t port) {
+    return core->is_local(host, port);
+  };
 
   sip::registrar_config rules;
   rules.default_expires = p.cfg->registrar.default_expires;
@@ -246,13 +282,29 @@ result<void> switch_app::start() {
   for (auto& b : p.preload)
     preload[registrar_shard_of(b.aor(), nreg)].push_back(std::move(b));
   p.preload.clear();
+  digest_settings auth_settings;
+  auth_settings.realm = p.cfg->auth.realm;
+  auth_settings.nonce_lifetime_ms = uint64_t{p.cfg->auth.nonce_lifetime} * 1000;
+  auth_settings.offered.clear();
+  for (auto& a : p.cfg->auth.algorithms)
+    if (auto alg = auth::parse_algorithm(a))
+      auth_settings.offered.push_back(*alg);
+  auto users = p.users;
+  auto make_guard = [&](uint32_t salt, bool proxy) -> std::shared_ptr<digest_guard> {
+    if (users->empty())
+      return nullptr;
+    auto issuer = auth::nonce_issuer::create(p.auth_secret, salt);
+    return std::make_shared<digest_guard>(users, std::move(issuer.value()), auth_settings, proxy);
+  };
   for (unsigned i = 0; i < nreg; ++i) {
     registrar_deps deps;
+    if (auto g = make_guard(i + 1, false))
+      deps.guard = [g](const sip::message& m, int64_t now) { return g->check(m, now); };
     deps.services = p.services;
     deps.rules = rules;
     deps.store = p.store_writer;
-    deps.is_local_domain = is_local_domain;
-    deps.is_known_user = [](std::string_view) { return false; };
+    deps.is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
+    deps.is_known_user = [users](std::string_view aor) { return users->contains(aor); };
     auto reg = spawn_registrar_shard(*p.system, std::move(deps));
     if (!preload[i].empty())
       caf::anon_send(reg, location_preload{std::move(preload[i])});
@@ -280,6 +332,15 @@ result<void> switch_app::start() {
     }
   }
   routing->timer_c = std::chrono::seconds{p.cfg->sip.timer_c};
+  if (p.cfg->auth.invites_from_local_users) {
+    if (auto g = make_guard(1000, true))
+      routing->proxy_guard = [g](const sip::message& m,
+                                 int64_t now) -> std::optional<sip::message> {
+        if (!g->applies_to(m))
+          return std::nullopt;
+        return g->check(m, now);
+      };
+  }
   auto seeds = std::make_shared<std::mt19937_64>(std::random_device{}());
   auto seed_mutex = std::make_shared<std::mutex>();
   routing->seed = [seeds, seed_mutex] {

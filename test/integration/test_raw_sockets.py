@@ -154,7 +154,7 @@ def udp_invite_404(checks: Checks, switch: Switch) -> None:
                            b"t=0 0\r\nm=audio 40000 RTP/AVP 0\r\n",
                       content_type="application/sdp")
         sent = bytes(req)
-        got = c.exchange(sent, switch.port)
+        got = c.exchange_final(sent, switch.port)   # past the proxy's 100 Trying
         msg = parse_message(got) if got else None
         d = exchange_detail(sent, got)
         if not checks.check("UDP INVITE sip:bob@127.0.0.1 -> 404", msg is not None and msg.status == 404, d):

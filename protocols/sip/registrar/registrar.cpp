@@ -114,12 +114,13 @@ std::string contact_reply(const binding& b, int64_t now) {
   return out;
 }
 
-/// RFC 5626 §6: same AOR, +sip.instance and reg-id is the same binding even when the
-/// contact URI differs; otherwise RFC 3261 §10.3 step 7 compares contact URIs.
-bool same_binding(const binding& b, const register_contact& c) {
-  if (!c.instance.empty() && c.reg_id != 0 && b.reg_id == c.reg_id && b.instance() == c.instance)
-    return true;
-  return same_contact_uri(b.contact(), c.uri);
+constexpr size_t npos = static_cast<size_t>(-1);
+
+template <class Pred>
+size_t find_index(const std::vector<binding>& v, Pred pred) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (pred(v[i])) return i;
+  return npos;
 }
 
 registrar_outcome fail(registrar_outcome out, int status, std::string reason) {
@@ -270,19 +271,35 @@ registrar_outcome process_register(const std::vector<binding>& current,
       }
       // §10.3 step 7: the registrar MAY shorten the interval.
       uint32_t expires = std::min(requested, config.max_expires);
-      auto it = std::find_if(out.bindings.begin(), out.bindings.end(),
-                             [&](const binding& b) { return same_binding(b, c); });
-      if (it == out.bindings.end()) {
+      // RFC 3261 §10.3 step 7 matches by contact URI; RFC 5626 §6 also by
+      // (+sip.instance, reg-id). When both match different bindings, the flow's old
+      // contact goes and the binding with this URI is the one updated.
+      size_t by_uri = find_index(out.bindings, [&](const binding& b) {
+        return same_contact_uri(b.contact(), c.uri);
+      });
+      size_t by_flow = c.reg_id == 0 ? npos : find_index(out.bindings, [&](const binding& b) {
+        return b.reg_id == c.reg_id && b.instance() == c.instance;
+      });
+      // §10.3 step 7: same Call-ID and a CSeq not higher aborts the whole request.
+      // (A contact this request already wrote is simply written again.)
+      for (size_t k : {by_uri, by_flow})
+        if (k != npos && marks[k] == mark::kept && out_of_order(out.bindings[k], request))
+          return failed(500, "Out of order CSeq");
+      if (by_uri != npos && by_flow != npos && by_uri != by_flow) {
+        if (marks[by_flow] != mark::added) removed.push_back(std::move(out.bindings[by_flow]));
+        out.bindings.erase(out.bindings.begin() + static_cast<std::ptrdiff_t>(by_flow));
+        marks.erase(marks.begin() + static_cast<std::ptrdiff_t>(by_flow));
+        if (by_flow < by_uri) --by_uri;
+        by_flow = npos;
+      }
+      size_t i = by_uri != npos ? by_uri : by_flow;
+      if (i == npos) {
         if (expires == 0) continue;  // removing what is not there: nothing to do
         out.bindings.push_back(make_binding(request, c, expires, now));
         marks.push_back(mark::added);
         continue;
       }
-      auto i = static_cast<size_t>(it - out.bindings.begin());
-      // §10.3 step 7: same Call-ID and a CSeq not higher aborts the whole request.
-      // (A contact this request already wrote is simply written again.)
-      if (marks[i] == mark::kept && out_of_order(*it, request))
-        return failed(500, "Out of order CSeq");
+      auto it = out.bindings.begin() + static_cast<std::ptrdiff_t>(i);
       if (expires == 0) {
         if (marks[i] != mark::added) removed.push_back(std::move(*it));
         out.bindings.erase(it);
@@ -305,6 +322,18 @@ registrar_outcome process_register(const std::vector<binding>& current,
     // retry later or elsewhere); a request that does not add bindings still passes.
     if (out.bindings.size() > config.max_contacts && out.bindings.size() > before)
       return failed(503, "Too Many Registered Contacts");
+    for (size_t i = 0; i < out.bindings.size(); ++i) {
+      if (marks[i] != mark::added) continue;
+      // A contact removed and written again within this request (a flow moved away
+      // and back) is a refresh: keep the lists disjoint so their order never matters.
+      auto back = std::find_if(removed.begin(), removed.end(), [&](const binding& r) {
+        return same_contact_uri(r.contact(), out.bindings[i].contact());
+      });
+      if (back != removed.end()) {
+        removed.erase(back);
+        marks[i] = mark::refreshed;
+      }
+    }
     for (size_t i = 0; i < out.bindings.size(); ++i) {
       if (marks[i] == mark::added) out.added.push_back(out.bindings[i]);
       else if (marks[i] == mark::refreshed) out.refreshed.push_back(out.bindings[i]);

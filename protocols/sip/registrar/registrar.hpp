@@ -70,6 +70,7 @@ struct registrar_outcome {
   std::vector<binding> added;      ///< new bindings (also a contact replaced by RFC 5626 §6)
   std::vector<binding> refreshed;  ///< existing bindings updated (same contact URI)
   std::vector<binding> removed;    ///< removed by expires=0, "*", or replaced (RFC 5626 §6)
+  // `added`, `refreshed` and `removed` never share a contact URI: apply them in any order.
   std::vector<binding> expired;    ///< pruned because expires_at <= now
   /// RFC 3261 §10.3 step 8: Contact values for the 200, one per current binding,
   /// each "<uri>;expires=N" (plus q, +sip.instance, reg-id when present).

@@ -344,6 +344,19 @@ class UdpClient:
         self.send(data, port)
         return self.recv(timeout, call_id)
 
+    def exchange_final(self, data: bytes, port: int, timeout: float = SOCKET_TIMEOUT) -> bytes | None:
+        """Like exchange, but skips provisional (1xx) answers, as a UAC does, and returns
+        the first final response (or None after the timeout)."""
+        msg = parse_message(data)
+        call_id = msg.get("call-id") if msg else None
+        got = self.exchange(data, port, timeout)
+        for _ in range(10):   # bounded: a few provisionals at most
+            answer = parse_message(got) if got else None
+            if answer is None or answer.status is None or answer.status >= 200:
+                return got
+            got = self.recv(timeout, call_id)
+        return got
+
 
 def udp_options_ok(port: int, timeout: float = SOCKET_TIMEOUT) -> tuple[bool, bytes | None]:
     """Whether the switch answers one OPTIONS over UDP with 200 within timeout."""

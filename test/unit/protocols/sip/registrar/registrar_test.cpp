@@ -333,6 +333,24 @@ TEST(registrar, instance_and_reg_id_replace_old_contact) {
   EXPECT_EQ(second.bindings.size(), 2u);
 }
 
+TEST(registrar, flow_moving_onto_an_existing_contact_leaves_one_binding) {
+  // Found by registrar_prop: the flow (instance, reg-id) matches one binding and the
+  // contact URI another; the URI's binding is updated, the flow's old contact goes.
+  auto first = run({}, "Contact: <sip:alice@10.0.0.9>, <sip:alice@10.0.0.10>;"
+                       "+sip.instance=\"<urn:uuid:1>\";reg-id=1\r\n", 1, "call-a");
+  ASSERT_EQ(first.bindings.size(), 2u);
+  auto out = run(first.bindings, "Contact: <sip:alice@10.0.0.9>;+sip.instance=\"<urn:uuid:1>\";"
+                                 "reg-id=1\r\n", 2, "call-a");
+  ASSERT_EQ(out.status, 200);
+  ASSERT_EQ(out.bindings.size(), 1u);
+  EXPECT_EQ(out.bindings[0].contact(), "sip:alice@10.0.0.9");
+  EXPECT_EQ(out.bindings[0].instance(), "<urn:uuid:1>");
+  ASSERT_EQ(out.removed.size(), 1u);
+  EXPECT_EQ(out.removed[0].contact(), "sip:alice@10.0.0.10");
+  EXPECT_EQ(out.refreshed.size(), 1u);
+  EXPECT_TRUE(out.added.empty());
+}
+
 TEST(registrar, path_stored_and_echoed_only_when_supported) {
   std::string path = "Path: <sip:edge.example.net;lr>\r\n";
   auto with = run({}, "Contact: <sip:alice@10.0.0.9>\r\n" + path + "Supported: path\r\n");
