@@ -481,7 +481,7 @@ caf::behavior proxy_context(caf::stateful_actor<proxy_state>* self, proxy_contex
     [&st](txn_response& r) { st.on_response(r); },
     [&st](upstream_cancelled) { st.on_cancelled(); },
     [&st](timer_expired t) { st.on_timer(t); },
-    [&st](server_txn_done) {},
+    [](server_txn_done) {},
   };
 }
 

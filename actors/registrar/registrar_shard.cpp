@@ -169,6 +169,7 @@ struct registrar_state {
     for (auto& b : p.bindings) {
       if (b.expires_at <= now)
         continue;
+      b.connection = 0;  // TCP connections do not survive a restart
       auto aor = std::string(b.aor());
       auto& list = aors[aor];
       list.push_back(std::move(b));

@@ -111,6 +111,18 @@ struct sip_shard_state {
 
   void on_request(message_ptr msg, const peer_info& peer) {
     auto m = msg->request_method();
+    if (m == sip::method::options) {
+      if (auto reply = deps.core->ping(*msg, peer.source, peer.transport, *svc().counters)) {
+        drivers::outbound_message out;
+        out.transport = peer.transport;
+        out.destination = reply->destination;
+        out.local = peer.local;
+        out.conn = peer.conn;
+        out.bytes = std::move(reply->bytes);
+        svc().hub->send(std::move(out));
+        return;
+      }
+    }
     svc().counters->count_request(m);
     // RFC 3261 §18.2.1 / RFC 3581 §4: note where the request came from in its
     // top Via (answers copy it; the transaction keys ignore it).

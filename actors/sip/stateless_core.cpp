@@ -172,7 +172,29 @@ std::optional<stateless_reply> stateless_core::handle(std::string_view bytes,
     // The Via could not be read reliably: answer the packet's source.
     return stateless_reply{std::move(*answer), source, 400};
   }
-  auto& msg = *parsed;
+  return answer_parsed(*parsed, source, transport, counters);
+}
+
+std::optional<stateless_reply> stateless_core::ping(sip::message& msg,
+                                                    const drivers::endpoint& source,
+                                                    drivers::transport_kind transport,
+                                                    sip_counters& counters) const {
+  // The keep-alive fast path: an OPTIONS for the switch itself (no user
+  // part) is answered statelessly, as Kamailio's sl_send_reply does: no
+  // transaction, no actor beyond the shard (RFC 3261 §11; a retransmission
+  // just gets the same answer, To tag included).
+  if (msg.request_method() != sip::method::options)
+    return std::nullopt;
+  auto uri = split_uri(msg.request_uri());
+  if (!uri.ok || !uri.user.empty() || !is_local(uri.host, uri.port))
+    return std::nullopt;
+  return answer_parsed(msg, source, transport, counters);
+}
+
+std::optional<stateless_reply> stateless_core::answer_parsed(sip::message& msg,
+                                                             const drivers::endpoint& source,
+                                                             drivers::transport_kind transport,
+                                                             sip_counters& counters) const {
   if (msg.is_response()) {
     counters.count_response_received(msg.status());
     counters.stray_responses.fetch_add(1, std::memory_order_relaxed);

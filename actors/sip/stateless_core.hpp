@@ -3,6 +3,7 @@
 #include "actors/sip/sip_counters.hpp"
 #include "drivers/net/endpoint.hpp"
 #include "drivers/transport/transport.hpp"
+#include "protocols/sip/message.hpp"
 
 #include <optional>
 #include <string>
@@ -39,6 +40,13 @@ public:
                                         drivers::transport_kind transport,
                                         sip_counters& counters) const;
 
+  /// The fast path for keep-alive pings: answers an OPTIONS addressed to the
+  /// switch itself (no user part) statelessly; nullopt for anything else.
+  /// `counters` counts the request and the answer.
+  std::optional<stateless_reply> ping(sip::message& msg, const drivers::endpoint& source,
+                                      drivers::transport_kind transport,
+                                      sip_counters& counters) const;
+
   /// A 513 for an over-long message whose header block is `headers` (TCP).
   std::optional<std::string> too_large(std::string_view headers,
                                        const drivers::endpoint& source) const;
@@ -50,6 +58,11 @@ public:
     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE";
 
 private:
+  std::optional<stateless_reply> answer_parsed(sip::message& msg,
+                                               const drivers::endpoint& source,
+                                               drivers::transport_kind transport,
+                                               sip_counters& counters) const;
+
   /// An error response built from raw bytes that did not parse (§8.2.6).
   std::optional<std::string> error_response(std::string_view raw, int status,
                                             std::string_view reason,

@@ -21,11 +21,15 @@ public:
   /// Any thread. Returns true when the queue was empty before (the consumer
   /// may be asleep and need a wake-up).
   bool push(T value) {
-    auto* n = new node{std::move(value), head_.load(std::memory_order_relaxed)};
-    while (!head_.compare_exchange_weak(n->next, n, std::memory_order_seq_cst,
-                                        std::memory_order_relaxed)) {
-    }
-    return n->next == nullptr;
+    auto* n = new node{std::move(value), nullptr};
+    node* old = head_.load(std::memory_order_relaxed);
+    do {
+      n->next = old;
+    } while (!head_.compare_exchange_weak(old, n, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed));
+    // Only `old` may be read now: once published, the consumer may already
+    // have taken and freed the node (ASan caught reading n->next here).
+    return old == nullptr;
   }
 
   /// Consumer only. Calls `f(T&&)` for every element in push order; returns count.
