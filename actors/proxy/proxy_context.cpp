@@ -135,6 +135,7 @@ struct proxy_state {
       self->quit();
       return;
     }
+    self->monitor(server);  // if it is killed (shutdown), this context goes too
     route();
   }
 
@@ -177,6 +178,17 @@ struct proxy_state {
     bool ours = ruri && (ro.request_uri_is_us
                          || (!ro.in_dialog
                              && routing().is_local_domain(ruri->host, ruri->port.value_or(0))));
+    if (!ours && ro.in_dialog) {
+      // An in-dialog request goes to its remote target when it came through
+      // the route set we put ourselves in (Record-Route → our Route value,
+      // Kamailio's loose_route()); one that did not is not ours to relay.
+      if (ro.removed_self || ro.strict_route_restored)
+        single_target(m.request_uri());
+      else
+        respond(404, "Not Here");
+      finish_if_done();
+      return;
+    }
     if (!ours) {
       foreign();
       return;
@@ -426,7 +438,17 @@ struct proxy_state {
     finish_if_done();
   }
 
-  void on_down(const caf::down_msg&) {
+  void on_down(const caf::down_msg& m) {
+    if (server && m.source == server.address()) {
+      // The server transaction is gone. Normally it outlives our answer;
+      // if it was killed (shutdown), stop the branches and go.
+      if (m.reason != caf::exit_reason::normal) {
+        for (auto& [id, info] : branches)
+          caf::anon_send_exit(info.txn, caf::exit_reason::user_shutdown);
+        self->quit(m.reason);
+      }
+      return;
+    }
     if (live_txns > 0)
       --live_txns;
     finish_if_done();

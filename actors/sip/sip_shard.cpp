@@ -218,6 +218,16 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
   self->state.deps = std::move(deps);
   self->state.self = self;
   auto& st = self->state;
+  // At shutdown the shard takes its transactions with it (their TUs follow:
+  // a proxy context goes when its server transaction is killed), so the
+  // actor system does not wait out Timers J/L/M.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    for (auto& [k, a] : self->state.servers)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& [k, a] : self->state.clients)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    self->quit(m.reason);
+  });
   return {
     [&st](sip_received& in) { st.on_sip_received(in); },
     [&st](client_txn_started& s) { st.clients.insert_or_assign(std::move(s.key), s.txn); },
