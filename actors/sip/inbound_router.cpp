@@ -1,6 +1,7 @@
 #include "actors/sip/inbound_router.hpp"
 
 #include "actors/sip/messages.hpp"
+#include "actors/transaction/txn_messages.hpp"
 #include "protocols/sip/routing_key.hpp"
 
 #include <caf/send.hpp>
@@ -27,6 +28,13 @@ void inbound_router::on_message(const drivers::inbound_message& msg) {
   auto& shard = shards_[shard_of(msg.bytes, msg.source, shards_.size())];
   caf::anon_send(shard, sip_received{msg.transport, msg.source, msg.local, msg.conn,
                                      std::string(msg.bytes)});
+}
+
+void inbound_router::on_unreachable(drivers::transport_kind transport,
+                                    const drivers::endpoint& destination, int err) {
+  // Rare: every shard checks its client transactions for that destination.
+  for (auto& shard : shards_)
+    caf::anon_send(shard, destination_unreachable{transport, destination, err});
 }
 
 void inbound_router::on_oversized(const drivers::inbound_message& msg) {

@@ -26,6 +26,8 @@ public:
 
   void on_message(const drivers::inbound_message& msg) override;
   void on_oversized(const drivers::inbound_message& msg) override;
+  void on_unreachable(drivers::transport_kind transport, const drivers::endpoint& destination,
+                      int err) override;
 
   /// The shard index for a message (exposed for tests).
   static std::size_t shard_of(std::string_view bytes, const drivers::endpoint& source,

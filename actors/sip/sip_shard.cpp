@@ -22,7 +22,12 @@ struct sip_shard_state {
   sip_shard_deps deps;
   caf::event_based_actor* self = nullptr;
   std::unordered_map<txn::server_key, caf::actor, txn::server_key::hasher> servers;
-  std::unordered_map<txn::client_key, caf::actor, txn::client_key::hasher> clients;
+  struct client_entry {
+    caf::actor txn;
+    drivers::transport_kind transport;
+    drivers::endpoint destination;
+  };
+  std::unordered_map<txn::client_key, client_entry, txn::client_key::hasher> clients;
 
   const sip_services& svc() const { return *deps.services; }
 
@@ -58,7 +63,7 @@ struct sip_shard_state {
     auto key = txn::client_key::of(*msg);
     if (key) {
       if (auto it = clients.find(*key); it != clients.end()) {
-        self->send(it->second, txn_response_in{std::move(msg)});
+        self->send(it->second.txn, txn_response_in{std::move(msg)});
         return;
       }
     }
@@ -224,13 +229,22 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
   self->set_exit_handler([self](caf::exit_msg& m) {
     for (auto& [k, a] : self->state.servers)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    for (auto& [k, a] : self->state.clients)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& [k, c] : self->state.clients)
+      caf::anon_send_exit(c.txn, caf::exit_reason::user_shutdown);
     self->quit(m.reason);
   });
   return {
     [&st](sip_received& in) { st.on_sip_received(in); },
-    [&st](client_txn_started& s) { st.clients.insert_or_assign(std::move(s.key), s.txn); },
+    [&st](client_txn_started& s) {
+      st.clients.insert_or_assign(std::move(s.key),
+                                  sip_shard_state::client_entry{s.txn, s.transport, s.destination});
+    },
+    [&st](const destination_unreachable& u) {
+      // §8.1.3.1 / §17.1.4: every client transaction sending there fails now.
+      for (auto& [k, c] : st.clients)
+        if (c.transport == u.transport && c.destination == u.destination)
+          st.self->send(c.txn, txn_transport_error{u.err});
+    },
     [&st](client_txn_ended& e) { st.clients.erase(e.key); },
     [&st](server_txn_ended& e) { st.servers.erase(e.key); },
   };

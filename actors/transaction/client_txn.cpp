@@ -57,7 +57,7 @@ struct client_txn_state {
     else
       machine.emplace<txn::client_non_invite>(rel, init().services->txn_timers);
     // §17.1.3: the shard must know the key before any response can come back.
-    self->send(init().shard, client_txn_started{*key, self});
+    self->send(init().shard, client_txn_started{*key, self, init().transport, init().destination});
     feed(txn::request_from_tu{});
   }
 

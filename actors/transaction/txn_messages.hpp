@@ -72,6 +72,14 @@ struct cancel_branch {};
 struct client_txn_started {
   sip::txn::client_key key;
   caf::actor txn;
+  drivers::transport_kind transport;
+  drivers::endpoint destination;
+};
+/// The network reported `destination` unreachable (ICMP, §8.1.3.1).
+struct destination_unreachable {
+  drivers::transport_kind transport;
+  drivers::endpoint destination;
+  int err;
 };
 struct client_txn_ended {
   sip::txn::client_key key;
@@ -102,6 +110,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::cancel_branch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::client_txn_started)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::client_txn_ended)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::destination_unreachable)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_ended)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_response_in)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_transport_error)

@@ -53,6 +53,11 @@ public:
   /// when that could be read (else empty). The transport stops reading; the
   /// sink may send a 513 with close_after, else the connection is closed.
   virtual void on_oversized(const inbound_message& msg) = 0;
+  /// UDP: the network said `destination` is unreachable (an ICMP error for
+  /// a datagram we sent there, read from the socket's error queue;
+  /// RFC 3261 §8.1.3.1 / §17.1.4: the client transaction fails with 503).
+  virtual void on_unreachable(transport_kind /*transport*/, const endpoint& /*destination*/,
+                              int /*err*/) {}
 
 protected:
   ~message_sink() = default;
@@ -82,6 +87,7 @@ struct transport_counters {
   std::atomic<uint64_t> udp_send_errors{0};
   std::atomic<uint64_t> udp_truncated{0};     ///< datagram larger than a buffer: dropped
   std::atomic<uint64_t> udp_no_buffers{0};    ///< kernel found the buffer ring empty
+  std::atomic<uint64_t> udp_unreachable{0};   ///< ICMP errors for datagrams we sent
   std::atomic<uint64_t> tcp_accepted{0};
   std::atomic<uint64_t> tcp_connected{0};     ///< outbound connections opened
   std::atomic<uint64_t> tcp_connect_errors{0};

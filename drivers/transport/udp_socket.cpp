@@ -1,6 +1,7 @@
 #include "drivers/transport/udp_socket.hpp"
 
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -59,6 +60,13 @@ result<std::unique_ptr<udp_socket>> udp_socket::open(reactor& r, const endpoint&
     return error{errc::io_error, sys_error("setsockopt(SO_REUSEPORT)")};
   if (local.family() == AF_INET6)
     ::setsockopt(s->fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  // ICMP errors for datagrams we send (port or host unreachable) are queued
+  // on the socket's error queue, with the original destination: RFC 3261
+  // §8.1.3.1 wants the client transaction to fail at once, not by timeout.
+  if (local.family() == AF_INET6)
+    ::setsockopt(s->fd_, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+  else
+    ::setsockopt(s->fd_, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
   int rcvbuf = 4 << 20;
   ::setsockopt(s->fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (::bind(s->fd_, local.data(), local.size()) < 0)
@@ -158,11 +166,47 @@ void udp_socket::on_completion(reactor& r, const io_uring_cqe& cqe) {
     recycle(id);  // the sink copied what it keeps
   } else if (cqe.res == -ENOBUFS) {
     counters_.udp_no_buffers.fetch_add(1, std::memory_order_relaxed);
+  } else if (cqe.res < 0 && cqe.res != -ECANCELED && cqe.res != -EBADF) {
+    drain_errors();  // an ICMP error ended the receive: see what it was about
   }
   // The kernel ends a multishot request on errors and when buffers run out;
   // re-arm unless the socket is shutting down.
   if (!more && cqe.res != -ECANCELED && cqe.res != -EBADF)
     arm();
+}
+
+void udp_socket::drain_errors() {
+  // Non-blocking reads of the error queue: rare, so a plain syscall.
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage dest{};
+    char control[512];
+    char data[64];
+    iovec iov{data, sizeof(data)};
+    msghdr msg{};
+    msg.msg_name = &dest;
+    msg.msg_namelen = sizeof(dest);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    if (::recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+      return;
+    int err = 0;
+    for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR)
+          || (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+        sock_extended_err ee{};
+        std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+        if (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6)
+          err = static_cast<int>(ee.ee_errno);
+      }
+    }
+    if (err != 0 && msg.msg_namelen > 0) {
+      counters_.udp_unreachable.fetch_add(1, std::memory_order_relaxed);
+      sink_.on_unreachable(transport_kind::udp,
+                           endpoint(reinterpret_cast<sockaddr*>(&dest), msg.msg_namelen), err);
+    }
+  }
 }
 
 void udp_socket::send(const endpoint& to, std::string bytes) {

@@ -37,6 +37,7 @@ private:
   udp_socket(reactor& r, message_sink& sink, transport_counters& counters);
   void arm();
   void recycle(uint16_t buffer_id);
+  void drain_errors();
 
   struct send_op;
   class send_completion;

@@ -57,6 +57,20 @@ public:
     hub->send(std::move(out));
   }
 
+  void on_unreachable(transport_kind, const endpoint& destination, int err) override {
+    std::lock_guard<std::mutex> lock(mtx_);
+    unreachable_.push_back({destination, err});
+    cv_.notify_all();
+  }
+  bool wait_unreachable(std::chrono::milliseconds limit = 5s) {
+    std::unique_lock<std::mutex> lock(mtx_);
+    return cv_.wait_for(lock, limit, [&] { return !unreachable_.empty(); });
+  }
+  std::vector<std::pair<endpoint, int>> unreachable() {
+    std::lock_guard<std::mutex> lock(mtx_);
+    return unreachable_;
+  }
+
   bool wait_for(std::size_t n, std::chrono::milliseconds limit = 5s) {
     std::unique_lock<std::mutex> lock(mtx_);
     return cv_.wait_for(lock, limit, [&] { return got_.size() >= n; });
@@ -75,6 +89,7 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::vector<recorded> got_;
+  std::vector<std::pair<endpoint, int>> unreachable_;
 };
 
 /// One reactor driven by its own thread, as a scheduler worker would.
@@ -341,4 +356,30 @@ TEST_F(transport_hub_test, tcp_connect_refused_reports_the_error) {
   ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return reported != 0; }));
   EXPECT_EQ(reported, ECONNREFUSED);  // RFC 3261 §8.1.3.1: the transaction answers 503
   EXPECT_EQ(hub_->counters().tcp_connect_errors.load(), 1u);
+}
+
+TEST_F(transport_hub_test, udp_icmp_port_unreachable_is_reported) {
+  int probe = ::socket(AF_INET, SOCK_DGRAM, 0);
+  auto any = endpoint::from("127.0.0.1", 0);
+  ASSERT_EQ(::bind(probe, any->data(), any->size()), 0);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&ss), &len);
+  endpoint dead(reinterpret_cast<sockaddr*>(&ss), len);
+  ::close(probe);  // nobody listens there now: the kernel answers ICMP port unreachable
+  outbound_message out;
+  out.transport = transport_kind::udp;
+  out.destination = dead;
+  out.bytes = "OPTIONS sip:x SIP/2.0\r\n\r\n";
+  hub_->send(std::move(out));
+  ASSERT_TRUE(sink_.wait_unreachable());
+  auto u = sink_.unreachable();
+  EXPECT_EQ(u[0].first, dead);
+  EXPECT_EQ(u[0].second, ECONNREFUSED);
+  // and the socket still receives
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  auto msg = sip();
+  ::sendto(fd, msg.data(), msg.size(), 0, udp_.data(), udp_.size());
+  EXPECT_TRUE(sink_.wait_for(1));
+  ::close(fd);
 }
