@@ -6,6 +6,7 @@
 #include "actors/sip/inbound_router.hpp"
 #include "actors/sip/sip_shard.hpp"
 #include "actors/store/sqlite_binding_store.hpp"
+#include "actors/store/sqlite_user_store.hpp"
 #include "actors/store/store_writer.hpp"
 #include "actors/system/actor_timers.hpp"
 #include "actors/system/uring_policy.hpp"
@@ -201,13 +202,21 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
       return error{errc::invalid_argument, cfg->auth.users_file + ": " + parsed.err().reason};
     entries = std::move(parsed.value());
   }
-  p->users = std::make_shared<const user_directory>(std::move(entries));
+  // "--users" is the quick start; the users table in the store is the
+  // source of truth: the file is imported into it, then the table is read.
+  if (!entries.empty())
+    if (auto r = sqlite_user_store::import(cfg->core.data_dir, entries); !r)
+      return r.err();
+  auto stored = sqlite_user_store::load(cfg->core.data_dir);
+  if (!stored)
+    return stored.err();
+  p->users = std::make_shared<const user_directory>(std::move(stored.value()));
   if (p->users->empty())
     logs.app->warn("no users configured (--users): REGISTER for the local domains is accepted "
                    "WITHOUT authentication");
   else
-    logs.app->info("{} user(s) from {}: digest authentication on for REGISTER{}",
-                   p->users->size(), cfg->auth.users_file,
+    logs.app->info("{} user(s) in {}/centralita.db: digest authentication on for REGISTER{}",
+                   p->users->size(), cfg->core.data_dir,
                    cfg->auth.invites_from_local_users ? " and INVITEs from local users" : "");
   {
     std::random_device rd;  // the kernel's CSPRNG

@@ -258,7 +258,8 @@ def knee_table(runs: list[Run], names: list[str], unit: str) -> str:
 def write_users(tmp: Path, n: int) -> tuple[Path, Path]:
     """users b1..bN, password pN: sipp's injection file and centralita's --users file."""
     csv, users = tmp / "users.csv", tmp / "users.txt"
-    csv.write_text("SEQUENTIAL\n" + "".join(f"b{i};p{i}\n" for i in range(1, n + 1)))
+    csv.write_text("SEQUENTIAL\n" + "".join(f"b{i};[authentication username=b{i} password=p{i}]\n"
+                                           for i in range(1, n + 1)))
     users.write_text("".join(f"b{i}@{HOST} p{i}\n" for i in range(1, n + 1)))
     return csv, users
 
