@@ -1,7 +1,7 @@
 // Actor timers on the workers' timing wheels: firing, cancelling (same
 // worker and posted), weak references to dead actors, many live timers.
 #include "actors/system/actor_timers.hpp"
-#include "actors/system/uring_policy.hpp"
+#include "test/unit/actors/system/uring_system_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,32 +18,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture : ::testing::Test {
+struct fixture : test::uring_system_fixture {
   void SetUp() override {
-    auto f = drivers::probe_uring();
-    if (!f.available) {
-      std::fprintf(stderr, "skipping: %s\n", f.why_unavailable.c_str());
-      std::exit(77);
-    }
-    for (unsigned i = 0; i < 2; ++i)
-      reactors.push_back(std::move(drivers::reactor::create(i, {}).value()));
-    std::vector<drivers::reactor*> raw;
-    for (auto& r : reactors) {
-      cfg.reactors.push_back(r.get());
-      raw.push_back(r.get());
-    }
+    uring_system_fixture::SetUp();
     timers = std::make_unique<actors::timer_service>(raw);
-    cfg.set("scheduler.max-threads", size_t{2});
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    cfg.load<actors::uring_coordinator>();
   }
-  void wait_until(caf::actor_system& sys, const std::function<bool()>& done) {
-    caf::scoped_actor self{sys};
-    for (int i = 0; i < 500 && !done(); ++i)
-      self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
-  }
-  std::vector<std::unique_ptr<drivers::reactor>> reactors;
-  actors::uring_system_config cfg;
   std::unique_ptr<actors::timer_service> timers;
 };
 

@@ -1,6 +1,6 @@
 // The io_uring-backed CAF scheduler: actors run, talk, wake from foreign
 // threads, see delayed messages, and the system shuts down cleanly.
-#include "actors/system/uring_policy.hpp"
+#include "test/unit/actors/system/uring_system_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,25 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture : ::testing::Test {
-  void SetUp() override {
-    auto f = drivers::probe_uring();
-    if (!f.available) {
-      std::fprintf(stderr, "skipping: %s\n", f.why_unavailable.c_str());
-      std::exit(77);
-    }
-    for (unsigned i = 0; i < 2; ++i)
-      reactors.push_back(std::move(drivers::reactor::create(i, {}).value()));
-    for (auto& r : reactors)
-      cfg.reactors.push_back(r.get());
-    cfg.set("scheduler.max-threads", size_t{2});
-    cfg.set("scheduler.max-throughput", size_t{64});
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    cfg.load<actors::uring_coordinator>();
-  }
-  std::vector<std::unique_ptr<drivers::reactor>> reactors;
-  actors::uring_system_config cfg;
-};
+using fixture = test::uring_system_fixture;
 
 caf::behavior counter(caf::event_based_actor* self, std::atomic<int>* n) {
   (void)self;
@@ -78,10 +60,7 @@ TEST_F(fixture, ping_pong_between_actors_completes) {
     auto c = sys.spawn(counter, &n);
     for (int i = 0; i < 8; ++i)
       sys.spawn(pinger, c, 1000);
-    caf::scoped_actor self{sys};
-    // bounded wait for all 8000 messages
-    for (int i = 0; i < 500 && n.load() < 8000; ++i)
-      self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+    wait_until(sys, [&] { return n.load() >= 8000; });
     EXPECT_EQ(n.load(), 8000);
     caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
   }  // the destructor stops the workers: must not hang
@@ -99,9 +78,7 @@ TEST_F(fixture, foreign_threads_wake_sleeping_workers) {
     });
   for (auto& t : threads)
     t.join();
-  caf::scoped_actor self{sys};
-  for (int i = 0; i < 500 && n.load() < 6000; ++i)
-    self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+  wait_until(sys, [&] { return n.load() >= 6000; });
   EXPECT_EQ(n.load(), 6000);
   caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
 }
@@ -112,8 +89,7 @@ TEST_F(fixture, delayed_messages_arrive) {
   auto c = sys.spawn(counter, &n);
   caf::scoped_actor self{sys};
   self->delayed_send(c, 20ms, 5);
-  for (int i = 0; i < 500 && n.load() < 5; ++i)
-    self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+  wait_until(sys, [&] { return n.load() >= 5; });
   EXPECT_EQ(n.load(), 5);
   caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
 }
@@ -130,9 +106,7 @@ TEST_F(fixture, posted_work_runs_on_the_reactor_thread) {
       ran.fetch_add(1);
     });
   }
-  caf::scoped_actor self{sys};
-  for (int i = 0; i < 500 && ran.load() < 2; ++i)
-    self->receive(caf::after(std::chrono::milliseconds(10)) >> [] {});
+  wait_until(sys, [&] { return ran.load() >= 2; });
   EXPECT_EQ(ran.load(), 2);
   EXPECT_TRUE(on_right_thread.load());
 }
