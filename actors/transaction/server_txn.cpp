@@ -83,7 +83,9 @@ struct server_txn_state {
     if (request_passed || !init().tu)
       return;
     request_passed = true;
-    self->send(init().tu, txn_request{self, init().request, init().peer});
+    // The TU owns the request from here: a server transaction needs only the
+    // bytes of its last response (memory: it lives 64*T1 after it answers).
+    self->send(init().tu, txn_request{self, std::move(init().request), init().peer});
   }
 
   void carry_out(const txn::timeout&) {
