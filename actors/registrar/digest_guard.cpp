@@ -60,8 +60,12 @@ std::optional<sip::message> digest_guard::challenge(const sip::message& request,
   auto r = sip::make_response(request, proxy_ ? 407 : 401, {}, "auth");
   if (!r)
     return std::nullopt;
-  for (auto& c : auth::make_challenges(realm, nonce, settings_.offered, stale, {}))
-    r->add_header(proxy_ ? "Proxy-Authenticate" : "WWW-Authenticate", c);
+  // In the operator's order (auth.algorithms): RFC 8760 prefers SHA-256
+  // first, but some UAs (libre/baresip 1.0) give up at a first challenge
+  // they cannot use, so the order is configurable.
+  for (auto a : settings_.offered)
+    r->add_header(proxy_ ? "Proxy-Authenticate" : "WWW-Authenticate",
+                  auth::make_challenge(realm, nonce, a, stale, {}));
   return std::move(r.value());
 }
 

@@ -54,7 +54,7 @@ from sipp import run_sipp, sipp_binary  # noqa: E402
 
 SCENARIOS = ROOT / "bench" / "scenarios"
 KAMAILIO_CFG = ROOT / "bench" / "peers" / "kamailio-registrar.cfg"
-KAMAILIO_AUTH_USERS = 10000        # AUTH_USERS in kamailio-registrar.cfg: users b1..bN, password pN
+KAMAILIO_AUTH_USERS = 100000       # AUTH_USERS in kamailio-registrar.cfg: users b1..bN, password pN
 SIPP_BUFFER = ob.SIPP_BUFFER
 FAIL_LIMIT = 0.001                 # knee: highest rate with under 0.1% failures
 
@@ -131,6 +131,7 @@ class Run:
 
 
 _run_no = [0]
+_jsonl: list[str | None] = [None]     # --jsonl FILE: every run appended as soon as it ends
 
 
 def sipp_run(phase: str, target: ob.Target, scenario: str, rate: int, count: int, repeat: int,
@@ -140,6 +141,10 @@ def sipp_run(phase: str, target: ob.Target, scenario: str, rate: int, count: int
     drops0 = ob.udp_rcvbuf_errors()
     budget = int(count / rate * 2) + 15
     _run_no[0] += 1
+    if isinstance(extra, dict):          # per target (auth: each target its own user slices)
+        extra = extra[target.name]
+    if callable(extra):
+        extra = extra(count)
     args = ["-buff_size", str(SIPP_BUFFER), "-key", "run", f"r{os.getpid()}n{_run_no[0]}", *extra]
     if service:
         args += ["-s", service]
@@ -159,6 +164,9 @@ def sipp_run(phase: str, target: ob.Target, scenario: str, rate: int, count: int
               sipp_cpu_us_per_call=sipp_cpu * 1e6 / max(r.created, 1),
               sipp_cpu_percent=100.0 * sipp_cpu / r.elapsed_s if r.elapsed_s > 0 else 0.0,
               udp_rcvbuf_errors=ob.udp_rcvbuf_errors() - drops0)
+    if _jsonl[0]:
+        with open(_jsonl[0], "a") as f:
+            f.write(json.dumps(asdict(run)) + "\n")
     print(f"# {phase:14s} {target.name:10s} rate {rate:6d} #{repeat}: {ok}/{count} ok, {r.failed} failed, "
           f"{run.achieved_rate:7.0f}/s, {ob.fmt(run.cpu_us)} µs (stat), {ob.fmt(run.cpu_us_sched)} µs "
           f"(schedstat), sipp {ob.fmt(run.sipp_cpu_us_per_call)} µs/call {run.sipp_cpu_percent:.0f}% core, "
@@ -255,13 +263,31 @@ def knee_table(runs: list[Run], names: list[str], unit: str) -> str:
 
 # --------------------------------------------------------------------------- phases
 
-def write_users(tmp: Path, n: int) -> tuple[Path, Path]:
-    """users b1..bN, password pN: sipp's injection file and centralita's --users file."""
-    csv, users = tmp / "users.csv", tmp / "users.txt"
-    csv.write_text("SEQUENTIAL\n" + "".join(f"b{i};[authentication username=b{i} password=p{i}]\n"
-                                           for i in range(1, n + 1)))
+def write_users(tmp: Path, n: int) -> Path:
+    """users b1..bN, password pN: centralita's --users file (Kamailio fills its htable alike)."""
+    users = tmp / "users.txt"
     users.write_text("".join(f"b{i}@{HOST} p{i}\n" for i in range(1, n + 1)))
-    return csv, users
+    return users
+
+
+class UserSlices:
+    """Every auth run gets its own injection file with the next `count` users of b1..bN, so
+    that each REGISTER is a new binding of a user not registered before (wrapping around
+    after N, by which point earlier bindings are refreshed instead)."""
+
+    def __init__(self, tmp: Path, n: int) -> None:
+        self.tmp, self.n, self.next, self.files = tmp, n, 1, 0
+
+    def __call__(self, count: int) -> list[str]:
+        self.files += 1
+        path = self.tmp / f"users-{self.files}.csv"
+        lines = []
+        for _ in range(count):
+            i = self.next
+            self.next = self.next % self.n + 1
+            lines.append(f"b{i};[authentication username=b{i} password=p{i}]\n")
+        path.write_text("SEQUENTIAL\n" + "".join(lines))
+        return ["-key", "expires", "600", "-inf", str(path)]
 
 
 def start_targets(args, *, auth: bool, users: Path | None, shm_mb: int = 256) -> list[ob.Target]:
@@ -275,12 +301,13 @@ def start_targets(args, *, auth: bool, users: Path | None, shm_mb: int = 256) ->
 
 
 def phase_register(args, tmp: Path, out: dict, md: list[str]) -> None:
-    csv, users = write_users(tmp, KAMAILIO_AUTH_USERS)
-    for auth in (False, True):
+    users = write_users(tmp, KAMAILIO_AUTH_USERS)
+    for auth in [m == "auth" for m in args.reg_modes.split(",")]:
         mode = "auth" if auth else "noauth"
         scenario = "register_auth.xml" if auth else "register_noauth.xml"
-        extra = ["-key", "expires", "600"] + (["-inf", str(csv)] if auth else [])
         targets = start_targets(args, auth=auth, users=users)
+        slices = {t.name: UserSlices(tmp, KAMAILIO_AUTH_USERS) for t in targets}
+        extra = slices if auth else ["-key", "expires", "600"]
         try:
             for t in targets:
                 t.start()
@@ -389,6 +416,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--only", choices=["centralita", "kamailio"])
     p.add_argument("--phases", default="register,calls,memory")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--reg-modes", default="noauth,auth", help="REGISTER runs without and/or with auth")
     p.add_argument("--reg-rates", type=ints, default=ints("500,1000"))
     p.add_argument("--reg-count", type=int, default=5000, help="REGISTER flows per fixed-rate run")
     p.add_argument("--reg-knee", type=ints, default=ints("1000,2000,4000,8000"))
@@ -405,11 +433,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--kamailio-children", type=int, default=2)
     p.add_argument("--limit", type=int, default=5000, help="sipp -l (calls in flight)")
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--jsonl", metavar="FILE", help="append every run to FILE as it ends (survives a kill)")
     return p.parse_args()
 
 
 def main() -> int:
     args = parse_args()
+    _jsonl[0] = args.jsonl
     if sipp_binary() is None:
         print("sipp not found (Debian package sip-tester)", file=sys.stderr)
         return 2
