@@ -195,10 +195,22 @@ std::optional<std::string> make_error_response(std::string_view raw, int status,
     have_current = true;
   }
   flush();
+  // RFC 3261 §18.2.2: nowhere to send it without a Via. Random bytes can hold
+  // a line that starts "v:" (found by a raw-socket test): only a Via that
+  // reads "SIP/2.0/<transport> ..." counts, and nothing unprintable is echoed.
   bool has_via = false;
-  for (const auto& [name, value] : picked)
-    if (name == "Via" && !value.empty()) has_via = true;
-  if (!has_via) return std::nullopt;  // RFC 3261 §18.2.2: nowhere to send it
+  for (const auto& [name, value] : picked) {
+    for (unsigned char c : value) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return std::nullopt;
+      if (c >= 0x80 && name == "Via") return std::nullopt;  // UTF-8 only in display names
+    }
+    if (name == "Via" && value.size() > 8) {
+      std::string head = value.substr(0, 8);
+      for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (head == "SIP/2.0/") has_via = true;
+    }
+  }
+  if (!has_via) return std::nullopt;
   for (auto& [name, value] : picked)
     if (name == "Via") {
       annotate_top_via(value, received, rport);

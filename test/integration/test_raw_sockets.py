@@ -10,6 +10,7 @@ wait SILENCE seconds.
 """
 
 import os
+import random
 import re
 import shutil
 import socket
@@ -133,7 +134,8 @@ def udp_malformed(checks: Checks, switch: Switch) -> None:
     udp_silence(checks, switch, "UDP empty datagram", b"")
     udp_silence(checks, switch, "UDP 1-byte datagram", b"x")
     udp_silence(checks, switch, "UDP CRLF-only datagram", b"\r\n\r\n")
-    udp_silence(checks, switch, "UDP binary junk (4 KiB)", os.urandom(4096))
+    # deterministic junk: the same bytes on every run
+    udp_silence(checks, switch, "UDP binary junk (4 KiB)", random.Random(20261122).randbytes(4096))
     udp_silence(checks, switch, "UDP binary junk with NULs", b"\x00" * 64 + b"\xff\xfe" * 100)
     udp_silence(checks, switch, "UDP request line only", f"OPTIONS sip:{HOST} SIP/2.0\r\n\r\n".encode())
     udp_silence(checks, switch, "UDP truncated request line", f"OPTIONS sip:{HOST} SIP/2.".encode())
