@@ -149,3 +149,14 @@ TEST(stateless_core, too_large_builds_a_513) {
   EXPECT_EQ(r->rfind("SIP/2.0 513 ", 0), 0u) << *r;
   EXPECT_NE(r->find(";tag="), std::string::npos) << *r;
 }
+
+TEST(stateless_core, junk_holding_a_compact_via_line_is_not_answered) {
+  // Random bytes once held "\nv:" followed by binary: no 400 may echo that.
+  auto core = make_core();
+  sip_counters c;
+  std::string junk = "\x9c\xb8u`!0cR\r\nv: \xcc\xee\x9bNV\xbf binary\r\nf: x\r\n\r\n";
+  EXPECT_FALSE(core.handle(junk, source, transport_kind::udp, c));
+  std::string not_a_via = "FOO sip:x SIP/2.0\r\nv: hello world\r\n\r\n";
+  EXPECT_FALSE(core.handle(not_a_via, source, transport_kind::udp, c));
+  EXPECT_EQ(c.unanswerable_requests.load(), 2u);
+}
