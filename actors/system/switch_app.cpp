@@ -14,6 +14,7 @@
 #include "drivers/transport/transport_hub.hpp"
 #include "drivers/uring/reactor.hpp"
 
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -404,8 +405,24 @@ void switch_app::stop() {
     self->receive_for(down, first.size())(
       [](caf::down_msg&) {},
       caf::after(std::chrono::seconds{5}) >> [&] { down = first.size(); });
-    if (p.store_writer)
+    if (p.store_writer) {
+      // The writer writes everything pending when it exits: wait for that
+      // (bounded), since the worker threads go next.
+      self->monitor(p.store_writer);
       caf::anon_send_exit(p.store_writer, caf::exit_reason::user_shutdown);
+      self->receive([](caf::down_msg&) {},
+                    caf::after(std::chrono::seconds{10}) >> [&] {
+                      p.logs.app->error("store writer did not finish within 10 s");
+                    });
+    }
+    // What is left are transactions a shard had not registered yet when it
+    // stopped, waiting out their final timers (up to 64*T1): a stop must not
+    // wait for them. Everything durable has been written above.
+    auto left = p.system->registry().running();
+    if (left > 0)
+      p.logs.app->info("stopping {} actor(s) still running (transactions in their final timers)",
+                       left);
+    p.system->await_actors_before_shutdown(false);
   }
   p.shards.clear();
   p.registrars.clear();
