@@ -1,7 +1,9 @@
 #include "actors/sip/stateless_core.hpp"
 
 #include "protocols/sip/message.hpp"
+#include "protocols/sip/proxy/sip_uri.hpp"
 #include "protocols/sip/routing_key.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -10,61 +12,6 @@
 namespace centralita::actors {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-struct uri_parts {
-  std::string user;
-  std::string host;  // without IPv6 brackets, lower case
-  uint16_t port = 0;
-  bool ok = false;
-};
-
-// Enough of RFC 3261 §19.1.1 to decide whether a Request-URI is ours:
-// [scheme:][user[:password]@]host[:port][;params][?headers]
-uri_parts split_uri(std::string_view uri) {
-  uri_parts p;
-  auto colon = uri.find(':');
-  if (colon == std::string_view::npos)
-    return p;
-  auto scheme = lower(uri.substr(0, colon));
-  if (scheme != "sip" && scheme != "sips")
-    return p;
-  auto rest = uri.substr(colon + 1);
-  rest = rest.substr(0, std::min(rest.find(';'), rest.find('?')));
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    p.user = std::string(rest.substr(0, at));
-    rest = rest.substr(at + 1);
-  }
-  std::string_view port_text;
-  if (!rest.empty() && rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos)
-      return p;
-    p.host = lower(rest.substr(1, close - 1));
-    if (close + 1 < rest.size() && rest[close + 1] == ':')
-      port_text = rest.substr(close + 2);
-  } else {
-    auto c = rest.find(':');
-    p.host = lower(rest.substr(0, c));
-    if (c != std::string_view::npos)
-      port_text = rest.substr(c + 1);
-  }
-  if (!port_text.empty()) {
-    unsigned v = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
-    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || v > 65535)
-      return p;
-    p.port = static_cast<uint16_t>(v);
-  }
-  p.ok = !p.host.empty();
-  return p;
-}
 
 // A stateless To tag must be the same for a retransmission of the request
 // (RFC 3261 §16.11 stateless proxies; §8.2.6.2): derive it from the
@@ -115,13 +62,13 @@ drivers::endpoint response_destination(const sip::via& top, const drivers::endpo
 
 stateless_core::stateless_core(local_identity id) : id_(std::move(id)) {
   for (auto& d : id_.domains)
-    d = lower(d);
+    d = ascii::to_lower(d);
   if (std::find(id_.domains.begin(), id_.domains.end(), "localhost") == id_.domains.end())
     id_.domains.push_back("localhost");
 }
 
 bool stateless_core::is_local(std::string_view host, uint16_t port) const {
-  std::string h = lower(host);
+  std::string h = ascii::to_lower(host);
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
     h = h.substr(1, h.size() - 2);
   if (std::find(id_.domains.begin(), id_.domains.end(), h) == id_.domains.end())
@@ -185,8 +132,8 @@ std::optional<stateless_reply> stateless_core::ping(sip::message& msg,
   // just gets the same answer, To tag included).
   if (msg.request_method() != sip::method::options)
     return std::nullopt;
-  auto uri = split_uri(msg.request_uri());
-  if (!uri.ok || !uri.user.empty() || !is_local(uri.host, uri.port))
+  auto uri = sip::proxy::sip_uri::parse(msg.request_uri());
+  if (!uri || !uri->is_sip() || !uri->user.empty() || !is_local(uri->host, uri->port.value_or(0)))
     return std::nullopt;
   return answer_parsed(msg, source, transport, counters);
 }
@@ -211,8 +158,8 @@ std::optional<stateless_reply> stateless_core::answer_parsed(sip::message& msg,
 
   int status = 0;
   std::string_view reason;
-  auto uri = split_uri(msg.request_uri());
-  bool ours = uri.ok && is_local(uri.host, uri.port);
+  auto uri = sip::proxy::sip_uri::parse(msg.request_uri());
+  bool ours = uri && uri->is_sip() && is_local(uri->host, uri->port.value_or(0));
   auto mf = msg.max_forwards();
   if (mf && *mf == 0) {
     status = 483;  // §16.3 step 3 (and §8.2.2 for a UAS)

@@ -11,6 +11,7 @@
 #include "actors/system/actor_timers.hpp"
 #include "actors/system/uring_policy.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
+#include "protocols/util/ascii.hpp"
 #include "drivers/transport/transport_hub.hpp"
 #include "drivers/uring/reactor.hpp"
 
@@ -23,11 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <random>
 #include <sstream>
 
@@ -172,9 +173,7 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
   p->domains = id.domains;
   p->identity = std::make_shared<sip::proxy::proxy_identity>();
   for (auto& d : id.domains) {
-    std::string host = d;
-    for (auto& c : host)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string host = ascii::to_lower(d);
     if (host.find(':') != std::string::npos && host.front() != '[')
       host = "[" + host + "]";  // IPv6 references keep their brackets
     p->identity->hosts.push_back(host);
@@ -351,11 +350,15 @@ result<void> switch_app::start() {
         return g->check(m, now);
       };
   }
-  auto seeds = std::make_shared<std::mt19937_64>(std::random_device{}());
-  auto seed_mutex = std::make_shared<std::mutex>();
-  routing->seed = [seeds, seed_mutex] {
-    std::lock_guard<std::mutex> lock(*seed_mutex);
-    return (*seeds)();
+  // Branch-id seeds for proxy contexts on every worker: no lock on this
+  // path, just a counter mixed with a random base (splitmix64 finaliser).
+  auto counter = std::make_shared<std::atomic<uint64_t>>(
+    (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+  routing->seed = [counter] {
+    uint64_t z = counter->fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
   };
 
   unsigned shards = p.cfg->sip.shards != 0 ? p.cfg->sip.shards : 4 * p.cfg->core.workers;

@@ -1,12 +1,11 @@
 #include "protocols/auth/auth_header.hpp"
+#include "protocols/util/ascii.hpp"
 
 namespace centralita::auth {
 
 namespace {
 
-char lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using ascii::to_lower;
 
 bool is_token_char(char c) noexcept {
   // RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
@@ -103,7 +102,7 @@ private:
 
 std::string lowered(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = lower(c);
+  for (char& c : out) c = to_lower(c);
   return out;
 }
 
@@ -121,12 +120,7 @@ std::string_view scheme_of(std::string_view value) noexcept {
   return in.token();
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) noexcept { return ascii::iequals(a, b); }
 
 bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;

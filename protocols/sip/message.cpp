@@ -1,4 +1,5 @@
 #include "protocols/sip/message.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include "protocols/sip/message_impl.hpp"
 
@@ -74,17 +75,7 @@ std::string print_url(const url_t* url) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]);
-    unsigned char y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) noexcept { return ascii::iequals(a, b); }
 
 bool is_token(std::string_view s) noexcept {
   // RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")

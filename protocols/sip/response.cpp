@@ -4,6 +4,7 @@
 #include "protocols/sip/message.hpp"
 
 #include "protocols/sip/message_impl.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <cctype>
 
@@ -138,8 +139,7 @@ void annotate_top_via(std::string& value, std::string_view received, uint16_t rp
   auto end = value.find(',');
   if (end == std::string::npos) end = value.size();
   std::string first = value.substr(0, end);
-  std::string lowered = first;
-  for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lowered = ascii::to_lower(first);
   auto at = lowered.find(";rport");
   if (at != std::string::npos && rport != 0) {
     auto after = at + 6;
@@ -225,8 +225,7 @@ std::optional<std::string> make_error_response(std::string_view raw, int status,
       // RFC 3261 §8.2.6.2: a UAS adds a To tag to a final response unless
       // the request had one.
       if (name == "To" && status >= 200 && !to_tag.empty() && detail::is_token(to_tag)) {
-        std::string lowered(value);
-        for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::string lowered = ascii::to_lower(value);
         if (lowered.find(";tag=") == std::string::npos) out.append(";tag=").append(to_tag);
       }
       out.append("\r\n");

@@ -1,10 +1,11 @@
 #include "protocols/sip/routing_key.hpp"
+#include "protocols/util/ascii.hpp"
 
 namespace centralita::sip {
 
 namespace {
 constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\t'; }
-constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+constexpr char lower(char c) noexcept { return ascii::to_lower(c); }
 
 bool is_call_id_name(std::string_view name) noexcept {
   // RFC 3261 §7.3.3: "i" is the compact form of Call-ID.

@@ -1,4 +1,5 @@
 #include "protocols/sip/stream_framer.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <cstring>
 
@@ -7,7 +8,7 @@ namespace centralita::sip {
 namespace {
 
 constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\t'; }
-constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+constexpr char lower(char c) noexcept { return ascii::to_lower(c); }
 
 bool is_content_length_name(std::string_view name) noexcept {
   // RFC 3261 §7.3.3: "l" is the compact form of Content-Length.

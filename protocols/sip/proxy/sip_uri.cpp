@@ -1,26 +1,13 @@
 #include "protocols/sip/proxy/sip_uri.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <charconv>
 
 namespace centralita::sip::proxy {
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-  return out;
-}
+std::string to_lower(std::string_view s) { return ascii::to_lower(s); }
 
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + ('a' - 'A'));
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + ('a' - 'A'));
-    if (x != y) return false;
-  }
-  return true;
-}
+bool iequal(std::string_view a, std::string_view b) noexcept { return ascii::iequals(a, b); }
 
 namespace {
 

@@ -1,4 +1,5 @@
 #include "protocols/sip/registrar/binding.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <algorithm>
 
@@ -6,14 +7,8 @@ namespace centralita::sip {
 
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
+using ascii::iequals;
+constexpr char lower(char c) noexcept { return ascii::to_lower(c); }
 
 /// A SIP URI cut into scheme, user part (with '@'), host, and the rest (port,
 /// parameters, headers). `ok` is false for anything that is not sip:/sips:.
@@ -27,7 +22,7 @@ uri_parts split_uri(std::string_view uri) noexcept {
   size_t colon = uri.find(':');
   if (colon == std::string_view::npos) return p;
   p.scheme = uri.substr(0, colon);
-  if (!iequal(p.scheme, "sip") && !iequal(p.scheme, "sips")) return p;
+  if (!iequals(p.scheme, "sip") && !iequals(p.scheme, "sips")) return p;
   std::string_view tail = uri.substr(colon + 1);
   // RFC 3261 §19.1.1: the userinfo ends at the first '@'; it cannot hold one unescaped.
   size_t at = tail.find('@');
@@ -119,8 +114,8 @@ bool same_contact_uri(std::string_view a, std::string_view b) noexcept {
   uri_parts pa = split_uri(a);
   uri_parts pb = split_uri(b);
   // RFC 3261 §19.1.4: scheme and host are case-insensitive; user and the rest exact.
-  return pa.ok && pb.ok && iequal(pa.scheme, pb.scheme) && pa.user == pb.user
-         && iequal(pa.host, pb.host) && pa.rest == pb.rest;
+  return pa.ok && pb.ok && iequals(pa.scheme, pb.scheme) && pa.user == pb.user
+         && iequals(pa.host, pb.host) && pa.rest == pb.rest;
 }
 
 } // namespace centralita::sip

@@ -1,4 +1,5 @@
 #include "protocols/sip/registrar/registrar.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -9,14 +10,8 @@ namespace {
 
 constexpr uint32_t malformed_expires = 3600;  // RFC 3261 §20.10, §20.19
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
+using ascii::iequals;
+constexpr char lower(char c) noexcept { return ascii::to_lower(c); }
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -73,7 +68,7 @@ bool has_option_tag(const std::vector<std::string>& values, std::string_view tag
   for (std::string_view v : values) {
     while (!v.empty()) {
       size_t comma = v.find(',');
-      if (iequal(trim(v.substr(0, comma)), tag)) return true;
+      if (iequals(trim(v.substr(0, comma)), tag)) return true;
       if (comma == std::string_view::npos) break;
       v.remove_prefix(comma + 1);
     }
@@ -192,14 +187,14 @@ result<register_request> extract_register(const message& request, std::string_vi
     register_contact rc;
     rc.uri = std::move(c.uri);
     for (const auto& [name, value] : c.params) {
-      if (iequal(name, "expires")) {
+      if (iequals(name, "expires")) {
         rc.expires = parse_delta(value);  // RFC 3261 §20.10
-      } else if (iequal(name, "q")) {
+      } else if (iequals(name, "q")) {
         rc.q = parse_qvalue(value);
         if (!rc.q) return error{errc::bad_header, "Bad q-value in Contact"};
-      } else if (iequal(name, "+sip.instance")) {
+      } else if (iequals(name, "+sip.instance")) {
         rc.instance.assign(unquote(value));  // RFC 5626 §4.1
-      } else if (iequal(name, "reg-id")) {
+      } else if (iequals(name, "reg-id")) {
         // RFC 5626 §4.2: reg-id is 1 .. 2^31-1; anything else is not a flow id.
         uint32_t id = parse_uint(value).value_or(0);
         rc.reg_id = id <= 0x7fffffffu ? id : 0;
@@ -208,9 +203,9 @@ result<register_request> extract_register(const message& request, std::string_vi
     if (rc.instance.empty()) rc.reg_id = 0;  // RFC 5626 §6: reg-id needs +sip.instance
     for (auto [name, value] : uri_params(rc.uri)) {
       // RFC 8599 §4.1.1: push parameters are Contact URI parameters; kept verbatim.
-      if (iequal(name, "pn-provider")) rc.pn_provider.assign(value);
-      else if (iequal(name, "pn-prid")) rc.pn_prid.assign(value);
-      else if (iequal(name, "pn-param")) rc.pn_param.assign(value);
+      if (iequals(name, "pn-provider")) rc.pn_provider.assign(value);
+      else if (iequals(name, "pn-prid")) rc.pn_prid.assign(value);
+      else if (iequals(name, "pn-param")) rc.pn_param.assign(value);
     }
     r.contacts.push_back(std::move(rc));
   }

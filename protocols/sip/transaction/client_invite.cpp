@@ -7,7 +7,7 @@ using detail::is_provisional;
 using detail::is_success;
 
 client_invite::client_invite(reliability rel, const timer_config& cfg) noexcept
-    : cfg_(cfg), rel_(rel) {}
+    : machine_base(rel, cfg) {}
 
 action_list client_invite::on(const event& e) noexcept {
   action_list out;
@@ -113,12 +113,6 @@ void client_invite::to_completed(action_list& out) noexcept {
     return;
   }
   timers_.start(out, timer_id::D, cfg_.d);  // §17.1.1.2: Timer D >= 32 s on unreliable
-}
-
-void client_invite::terminate(action_list& out) noexcept {
-  timers_.cancel_all(out);
-  out.push(terminated{});
-  state_ = state::terminated;
 }
 
 } // namespace centralita::sip::txn

@@ -16,35 +16,22 @@ namespace centralita::sip::txn {
 ///    Timer B only guards Calling; a proxy's Timer C guards Proceeding).
 ///  - completed: retransmitted 300-699 are ACKed again, not passed up; D ends it.
 ///  - accepted: every further 2xx goes to the TU (forks, retransmissions); M ends it.
-class client_invite {
+class client_invite : public detail::machine_base<client_invite> {
 public:
   /// A transaction in `idle`; `cfg` should pass `validate()`.
   client_invite(reliability rel, const timer_config& cfg) noexcept;
 
   /// The actions for `e` in the current state (none when `e` does not apply).
   action_list on(const event& e) noexcept;
-  /// Same, appended to `out`.
-  void on(const event& e, std::vector<action>& out) { on(e).append_to(out); }
-
-  /// The current state of Figure 5 (with RFC 6026's accepted).
-  state current() const noexcept { return state_; }
-  /// True once `terminated` has been emitted.
-  bool is_terminated() const noexcept { return state_ == state::terminated; }
-  /// True when `id` runs (started and neither fired nor cancelled).
-  bool timer_running(timer_id id) const noexcept { return timers_.running(id); }
+  using machine_base::on;  // on(event, vector&)
 
 private:
   void on_response(int status, action_list& out) noexcept;
   void on_timer(timer_id id, action_list& out) noexcept;
   void on_transport_error(action_list& out) noexcept;
   void to_completed(action_list& out) noexcept;
-  void terminate(action_list& out) noexcept;
 
-  detail::compact_timers cfg_;
   uint32_t timer_a_ = 0;          ///< the current Timer A interval (ms)
-  detail::timer_set timers_;
-  state state_ = state::idle;
-  reliability rel_;
 };
 
 } // namespace centralita::sip::txn

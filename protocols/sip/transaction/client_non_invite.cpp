@@ -7,7 +7,7 @@ namespace centralita::sip::txn {
 using detail::is_provisional;
 
 client_non_invite::client_non_invite(reliability rel, const timer_config& cfg) noexcept
-    : cfg_(cfg), rel_(rel) {}
+    : machine_base(rel, cfg) {}
 
 action_list client_non_invite::on(const event& e) noexcept {
   action_list out;
@@ -80,12 +80,6 @@ void client_non_invite::on_timer(timer_id id, action_list& out) noexcept {
     default:
       return;
   }
-}
-
-void client_non_invite::terminate(action_list& out) noexcept {
-  timers_.cancel_all(out);
-  out.push(terminated{});
-  state_ = state::terminated;
 }
 
 } // namespace centralita::sip::txn

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace centralita::sip::txn::detail {
 
@@ -64,5 +65,39 @@ private:
 inline bool is_provisional(int status) noexcept { return status >= 100 && status <= 199; }
 inline bool is_success(int status) noexcept { return status >= 200 && status <= 299; }
 inline bool is_failure(int status) noexcept { return status >= 300 && status <= 699; }
+
+/// What the four machines share: the timer values, the running timers, the
+/// state and the reliability, the public queries, and the way out (cancel
+/// every running timer, emit `terminated` once). CRTP so that
+/// `on(event, vector&)` forwards to the machine's own `on(event)`.
+template <class Machine>
+class machine_base {
+public:
+  /// Appends the actions for `e` to `out` (for owners collecting in a vector).
+  void on(const event& e, std::vector<action>& out) {
+    static_cast<Machine*>(this)->on(e).append_to(out);
+  }
+  /// The current state of the machine's RFC figure.
+  state current() const noexcept { return state_; }
+  /// True once `terminated` has been emitted.
+  bool is_terminated() const noexcept { return state_ == state::terminated; }
+  /// True when `id` runs (started and neither fired nor cancelled).
+  bool timer_running(timer_id id) const noexcept { return timers_.running(id); }
+
+protected:
+  machine_base(reliability rel, const timer_config& cfg) noexcept : cfg_(cfg), rel_(rel) {}
+
+  /// The last transition of every machine: cancel what runs, then `terminated`.
+  void terminate(action_list& out) noexcept {
+    timers_.cancel_all(out);
+    out.push(terminated{});
+    state_ = state::terminated;
+  }
+
+  compact_timers cfg_;
+  timer_set timers_;
+  state state_ = state::idle;
+  reliability rel_;
+};
 
 } // namespace centralita::sip::txn::detail

@@ -9,7 +9,7 @@ using detail::is_provisional;
 using detail::is_success;
 
 server_invite::server_invite(reliability rel, const timer_config& cfg) noexcept
-    : cfg_(cfg), rel_(rel) {}
+    : machine_base(rel, cfg) {}
 
 action_list server_invite::on(const event& e) noexcept {
   action_list out;
@@ -122,12 +122,6 @@ void server_invite::on_timer(timer_id id, action_list& out) noexcept {
     default:
       return;
   }
-}
-
-void server_invite::terminate(action_list& out) noexcept {
-  timers_.cancel_all(out);
-  out.push(terminated{});
-  state_ = state::terminated;
 }
 
 } // namespace centralita::sip::txn

@@ -22,35 +22,22 @@ namespace centralita::sip::txn {
 ///  - accepted: 2xx from the TU are sent; the ACK of a 2xx goes to the TU;
 ///    retransmitted INVITEs are absorbed; L ends it.
 /// A transport error in proceeding or completed informs the TU and terminates (§17.2.4).
-class server_invite {
+class server_invite : public detail::machine_base<server_invite> {
 public:
   /// A transaction in `idle`; `cfg` should pass `validate()`.
   server_invite(reliability rel, const timer_config& cfg) noexcept;
 
   /// The actions for `e` in the current state (none when `e` does not apply).
   action_list on(const event& e) noexcept;
-  /// Same, appended to `out`.
-  void on(const event& e, std::vector<action>& out) { on(e).append_to(out); }
-
-  /// The current state of Figure 7 (with RFC 6026's accepted).
-  state current() const noexcept { return state_; }
-  /// True once `terminated` has been emitted.
-  bool is_terminated() const noexcept { return state_ == state::terminated; }
-  /// True when `id` runs (started and neither fired nor cancelled).
-  bool timer_running(timer_id id) const noexcept { return timers_.running(id); }
+  using machine_base::on;  // on(event, vector&)
 
 private:
   void on_request(action_list& out) noexcept;
   void on_response(int status, action_list& out) noexcept;
   void on_ack(action_list& out) noexcept;
   void on_timer(timer_id id, action_list& out) noexcept;
-  void terminate(action_list& out) noexcept;
 
-  detail::compact_timers cfg_;
   uint32_t timer_g_ = 0;          ///< the current Timer G interval (ms)
-  detail::timer_set timers_;
-  state state_ = state::idle;
-  reliability rel_;
   bool responded_ = false;        ///< a response was sent (so one can be re-sent)
 };
 

@@ -5,7 +5,7 @@ namespace centralita::sip::txn {
 using detail::is_provisional;
 
 server_non_invite::server_non_invite(reliability rel, const timer_config& cfg) noexcept
-    : cfg_(cfg), rel_(rel) {}
+    : machine_base(rel, cfg) {}
 
 action_list server_non_invite::on(const event& e) noexcept {
   action_list out;
@@ -51,12 +51,6 @@ void server_non_invite::on_response(int status, action_list& out) noexcept {
     return;
   }
   timers_.start(out, timer_id::J, cfg_.t1x64());  // §17.2.2: Timer J = 64*T1 on unreliable
-}
-
-void server_non_invite::terminate(action_list& out) noexcept {
-  timers_.cancel_all(out);
-  out.push(terminated{});
-  state_ = state::terminated;
 }
 
 } // namespace centralita::sip::txn

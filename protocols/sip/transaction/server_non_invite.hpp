@@ -15,31 +15,18 @@ namespace centralita::sip::txn {
 ///  - completed: retransmissions re-send the final response; other TU responses are
 ///    discarded; J ends it.
 /// A transport error in proceeding or completed informs the TU and terminates (§17.2.4).
-class server_non_invite {
+class server_non_invite : public detail::machine_base<server_non_invite> {
 public:
   /// A transaction in `idle`; `cfg` should pass `validate()`.
   server_non_invite(reliability rel, const timer_config& cfg) noexcept;
 
   /// The actions for `e` in the current state (none when `e` does not apply).
   action_list on(const event& e) noexcept;
-  /// Same, appended to `out`.
-  void on(const event& e, std::vector<action>& out) { on(e).append_to(out); }
-
-  /// The current state of Figure 8.
-  state current() const noexcept { return state_; }
-  /// True once `terminated` has been emitted.
-  bool is_terminated() const noexcept { return state_ == state::terminated; }
-  /// True when `id` runs (started and neither fired nor cancelled).
-  bool timer_running(timer_id id) const noexcept { return timers_.running(id); }
+  using machine_base::on;  // on(event, vector&)
 
 private:
   void on_response(int status, action_list& out) noexcept;
-  void terminate(action_list& out) noexcept;
 
-  detail::compact_timers cfg_;
-  detail::timer_set timers_;
-  state state_ = state::idle;
-  reliability rel_;
 };
 
 } // namespace centralita::sip::txn

@@ -1,4 +1,5 @@
 #include "protocols/sip/transaction/transaction_key.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <algorithm>
 #include <initializer_list>
@@ -9,8 +10,8 @@ namespace {
 
 constexpr char sep = '\x1f';
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-char upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
+char lower(char c) noexcept { return ascii::to_lower(c); }
+char upper(char c) noexcept { return ascii::to_upper(c); }
 
 std::string lowered(std::string_view s) {
   std::string r(s);
