@@ -8,7 +8,6 @@ namespace centralita::sip {
 namespace {
 
 using ascii::iequals;
-constexpr char lower(char c) noexcept { return ascii::to_lower(c); }
 
 /// A SIP URI cut into scheme, user part (with '@'), host, and the rest (port,
 /// parameters, headers). `ok` is false for anything that is not sip:/sips:.
@@ -103,7 +102,7 @@ result<std::string> normalize_aor(std::string_view uri) {
   out.reserve(p.user.size() + 1 + p.host.size());
   if (!p.user.empty()) out.append(p.user).push_back('@');
   // RFC 3261 §10.3 step 5 / §19.1.4: the host compares case-insensitively, the user not.
-  for (char c : p.host) out.push_back(lower(c));
+  out += ascii::to_lower(p.host);
   return out;
 }
 

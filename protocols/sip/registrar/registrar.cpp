@@ -11,7 +11,6 @@ namespace {
 constexpr uint32_t malformed_expires = 3600;  // RFC 3261 §20.10, §20.19
 
 using ascii::iequals;
-constexpr char lower(char c) noexcept { return ascii::to_lower(c); }
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
