@@ -4,11 +4,30 @@
 #include "actors/system/logging.hpp"
 #include "actors/system/switch_app.hpp"
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <memory>
 
+namespace {
+
+/// glibc's malloc, tuned for a switch whose heap breathes with traffic: by
+/// default a worker arena's top is trimmed as soon as 128 KiB lie free at its
+/// end and regrown (mprotect, page faults, zeroing) on the next burst —
+/// perf showed 15% of a call's CPU there. Keep freed memory for reuse and grow
+/// in bigger steps; memory goes back to the kernel in the periodic
+/// malloc_trim() instead (switch_app).
+void tune_malloc() {
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 8 << 20);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   using namespace centralita;
+  tune_malloc();
   auto cli = config::parse_command_line(argc, argv);
   if (!cli) {
     std::fprintf(stderr, "centralita: %s\n", cli.err().reason.c_str());

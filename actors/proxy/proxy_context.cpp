@@ -90,6 +90,8 @@ struct proxy_state {
   std::size_t live_txns = 0;
   bool final_sent = false;
   uint64_t next_index = 0;
+  timer_handle lookup_timer;  ///< armed while a location lookup is pending
+  static constexpr uint64_t lookup_tag = ~uint64_t{0};  ///< branch indexes count from 0
 
   const sip_services& svc() const { return *deps.services; }
   const routing_policy& routing() const { return *deps.routing; }
@@ -215,12 +217,28 @@ struct proxy_state {
       return;
     }
     auto reg = routing().registrar_of(*aor);
-    self->request(reg, std::chrono::seconds{5}, location_lookup{*aor})
-      .then([this](location_result& res) { on_location(res); },
-            [this](caf::error&) {
-              respond(500, "Location Service Unavailable");
-              finish_if_done();
-            });
+    // The 5 s guard runs on the worker's wheel: a CAF request timeout would go
+    // through caf.clock, a thread woken twice per lookup (set and cancel).
+    lookup_timer = svc().timers->arm(self, std::chrono::seconds{5}, lookup_tag);
+    self->request(reg, caf::infinite, location_lookup{*aor})
+      .then(
+        [this](location_result& res) {
+          if (!lookup_timer.valid())
+            return;  // already answered 500
+          svc().timers->cancel(lookup_timer);
+          on_location(res);
+        },
+        [this](caf::error&) {
+          if (!lookup_timer.valid())
+            return;
+          svc().timers->cancel(lookup_timer);
+          location_unavailable();
+        });
+  }
+
+  void location_unavailable() {
+    respond(500, "Location Service Unavailable");
+    finish_if_done();
   }
 
   static int64_t now_ms() {
@@ -417,6 +435,14 @@ struct proxy_state {
   }
 
   void on_timer(const timer_expired& t) {
+    if (t.tag == lookup_tag) {
+      if (lookup_timer.valid()) {
+        lookup_timer = {};
+        svc().sip_log->warn("[cid={}] location lookup unanswered after 5 s", cid);
+        location_unavailable();
+      }
+      return;
+    }
     for (auto& [id, info] : branches) {
       if (info.index != t.tag)
         continue;

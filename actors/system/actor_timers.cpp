@@ -99,8 +99,9 @@ void timer_service::cancel(timer_handle& h) {
   if (drivers::reactor::current() == &owner->reactor()) {
     owner->cancel(h);
   } else {
+    // The owner wakes for the timer anyway; until then the cancel can wait.
     auto copy = h;
-    owner->reactor().post([owner, copy] { owner->cancel(copy); });
+    owner->reactor().post_quiet([owner, copy] { owner->cancel(copy); });
   }
   h = {};
 }

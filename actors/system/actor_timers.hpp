@@ -34,7 +34,10 @@ struct timer_handle {
 /// it cannot be cancelled, costs 5–20 µs per firing and keeps dead actors
 /// alive). The wheel holds only a weak reference to the actor. Cancelling on
 /// the worker that armed the timer is O(1) and synchronous; from another
-/// worker (the actor migrated) the cancel is posted to the owning reactor.
+/// worker (actors run where their last message was sent from) the cancel is
+/// queued for the owning reactor without waking it: it runs before that
+/// reactor's next timers, and a firing that still slipped through is stale
+/// by its tag's generation.
 /// One per process, shared by every actor that needs timers.
 class timer_service {
 public:

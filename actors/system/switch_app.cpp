@@ -9,6 +9,7 @@
 #include "actors/store/sqlite_user_store.hpp"
 #include "actors/store/store_writer.hpp"
 #include "actors/system/actor_timers.hpp"
+#include "actors/system/memory_trim.hpp"
 #include "actors/system/uring_policy.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
 #include "protocols/util/ascii.hpp"
@@ -37,6 +38,7 @@ namespace centralita::actors {
 struct switch_app::impl {
   config::snapshot cfg;
   loggers logs;
+  std::unique_ptr<memory_trim> trim;  // armed on reactor 0: outlives the reactors
   std::vector<std::unique_ptr<drivers::reactor>> reactors;
   std::shared_ptr<sip_counters> counters = std::make_shared<sip_counters>();
   std::shared_ptr<const stateless_core> core;
@@ -380,6 +382,8 @@ result<void> switch_app::start() {
     p.shards.push_back(spawn_sip_shard(*p.system, std::move(deps)));
   }
   p.router->set_shards(p.shards);
+  p.trim = std::make_unique<memory_trim>(*p.reactors.front(), std::chrono::seconds{30});
+  p.trim->start();
   p.hub->start();
   p.logs.app->info("centralita {} up: {} workers (io_uring), {} SIP shards, data in {}",
                    CENTRALITA_VERSION, p.reactors.size(), shards, p.cfg->core.data_dir);

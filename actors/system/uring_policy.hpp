@@ -6,6 +6,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/policy/unprofiled.hpp>
 #include <caf/resumable.hpp>
+#include "actors/system/quiet_clock.hpp"
+
 #include <caf/scheduler/coordinator.hpp>
 
 #include <atomic>
@@ -158,7 +160,23 @@ private:
   }
 };
 
-/// The scheduler module to load: `cfg.load<uring_coordinator>()`.
-using uring_coordinator = caf::scheduler::coordinator<uring_policy>;
+/// The scheduler module to load: `cfg.load<uring_coordinator>()`. CAF's
+/// coordinator with our policy, whose clock() is a quiet_clock in front of
+/// the coordinator's own (which its caf.clock thread still drives).
+class uring_coordinator : public caf::scheduler::coordinator<uring_policy> {
+public:
+  using super = caf::scheduler::coordinator<uring_policy>;
+
+  explicit uring_coordinator(caf::actor_system& sys) : super(sys), quiet_(super::clock()) {}
+
+  static caf::actor_system::module* make(caf::actor_system& sys, caf::detail::type_list<>) {
+    return new uring_coordinator(sys);
+  }
+
+  quiet_clock& clock() noexcept override { return quiet_; }
+
+private:
+  quiet_clock quiet_;
+};
 
 } // namespace centralita::actors

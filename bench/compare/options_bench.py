@@ -82,20 +82,51 @@ def process_tree(root: int) -> list[int]:
     return out
 
 
-def schedstat_ns(pid: int) -> int:
-    """Sum of on-CPU nanoseconds over the threads of pid (0 if schedstat is unavailable)."""
-    total = 0
+def schedstat(pid: int) -> tuple[int, int]:
+    """Over the threads of pid: (on-CPU nanoseconds, timeslices run), from
+    /proc/<pid>/task/*/schedstat; (0, 0) if schedstat is unavailable. Every
+    wake-up of a sleeping thread starts a timeslice, so the second number
+    counts wake-ups (plus preemptions)."""
+    ns = slices = 0
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return 0
+        return 0, 0
     for tid in tids:
         try:
             with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
+                fields = f.read().split()
+            ns += int(fields[0])
+            slices += int(fields[2])
         except (OSError, ValueError, IndexError):
             pass
-    return total
+    return ns, slices
+
+
+def thread_schedstats(root: int) -> dict[str, tuple[int, int]]:
+    """Per thread name (comm, with its tid) over the process tree of root:
+    (on-CPU ns, timeslices). For finding which thread wakes up and why."""
+    out: dict[str, tuple[int, int]] = {}
+    for pid in process_tree(root):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    name = f.read().strip()
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    fields = f.read().split()
+                out[f"{name}/{tid}"] = (int(fields[0]), int(fields[2]))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def schedstat_ns(pid: int) -> int:
+    """Sum of on-CPU nanoseconds over the threads of pid (0 if schedstat is unavailable)."""
+    return schedstat(pid)[0]
 
 
 @dataclass
@@ -103,13 +134,14 @@ class CpuSample:
     ticks: int
     sched_ns: int
     pids: int
+    slices: int = 0  # timeslices (≈ wake-ups) over every thread
 
 
 def sample_cpu(root: int) -> CpuSample:
     pids = process_tree(root)
     ticks = sum((proc_stat(p) or (0, 0))[1] for p in pids)
-    ns = sum(schedstat_ns(p) for p in pids)
-    return CpuSample(ticks, ns, len(pids))
+    stats = [schedstat(p) for p in pids]
+    return CpuSample(ticks, sum(s[0] for s in stats), len(pids), sum(s[1] for s in stats))
 
 
 def udp_rcvbuf_errors() -> int:

@@ -120,6 +120,7 @@ class Run:
     achieved_rate: float
     cpu_us: float | None            # per successful call (stat)
     cpu_us_sched: float | None      # per successful call (schedstat)
+    wakeups_per_flow: float | None  # timeslices run by the target per successful flow (schedstat)
     sipp_cpu_us_per_call: float | None
     sipp_cpu_percent: float         # of one core, over the sipp run's wall time
     udp_rcvbuf_errors: int
@@ -131,12 +132,14 @@ class Run:
 
 
 _run_no = [0]
+_per_thread = [False]                 # --per-thread: CPU and wake-ups of every target thread
 _jsonl: list[str | None] = [None]     # --jsonl FILE: every run appended as soon as it ends
 
 
 def sipp_run(phase: str, target: ob.Target, scenario: str, rate: int, count: int, repeat: int,
              limit: int, extra: list[str], service: str | None = None) -> Run:
     before: dict[str, ob.CpuSample] = {}
+    threads_before: dict[str, tuple[int, int]] = {}
     sipp_cpu0 = ob.children_cpu_s()
     drops0 = ob.udp_rcvbuf_errors()
     budget = int(count / rate * 2) + 15
@@ -150,8 +153,14 @@ def sipp_run(phase: str, target: ob.Target, scenario: str, rate: int, count: int
         args += ["-s", service]
     r = run_sipp(SCENARIOS / scenario, target.port, transport="u1", calls=count, rate=rate,
                  limit=limit, global_timeout_s=budget, recv_timeout_ms=2000, no_retrans=True,
-                 extra=args, on_start=lambda _p: before.setdefault("cpu", ob.sample_cpu(target.proc.pid)))
+                 extra=args, on_start=lambda _p: (before.setdefault("cpu", ob.sample_cpu(target.proc.pid)),
+                                                  threads_before.update(ob.thread_schedstats(target.proc.pid))))
     after = ob.sample_cpu(target.proc.pid)
+    if _per_thread[0] and r.successful:
+        for name, (ns, sl) in sorted(ob.thread_schedstats(target.proc.pid).items()):
+            ns0, sl0 = threads_before.get(name, (0, 0))
+            print(f"#     {target.name} thread {name:24s} {(ns - ns0) / 1e3 / r.successful:8.1f} µs/flow "
+                  f"{(sl - sl0) / r.successful:6.2f} wake-ups/flow", file=sys.stderr)
     sipp_cpu = ob.children_cpu_s() - sipp_cpu0
     b = before["cpu"]
     ok = r.successful
@@ -161,6 +170,7 @@ def sipp_run(phase: str, target: ob.Target, scenario: str, rate: int, count: int
               achieved_rate=ok / elapsed if elapsed > 0 else 0.0,
               cpu_us=(after.ticks - b.ticks) * 1e6 / ob.CLK_TCK / ok if ok else None,
               cpu_us_sched=(after.sched_ns - b.sched_ns) / 1e3 / ok if ok and after.sched_ns else None,
+              wakeups_per_flow=(after.slices - b.slices) / ok if ok and after.slices else None,
               sipp_cpu_us_per_call=sipp_cpu * 1e6 / max(r.created, 1),
               sipp_cpu_percent=100.0 * sipp_cpu / r.elapsed_s if r.elapsed_s > 0 else 0.0,
               udp_rcvbuf_errors=ob.udp_rcvbuf_errors() - drops0)
@@ -169,7 +179,7 @@ def sipp_run(phase: str, target: ob.Target, scenario: str, rate: int, count: int
             f.write(json.dumps(asdict(run)) + "\n")
     print(f"# {phase:14s} {target.name:10s} rate {rate:6d} #{repeat}: {ok}/{count} ok, {r.failed} failed, "
           f"{run.achieved_rate:7.0f}/s, {ob.fmt(run.cpu_us)} µs (stat), {ob.fmt(run.cpu_us_sched)} µs "
-          f"(schedstat), sipp {ob.fmt(run.sipp_cpu_us_per_call)} µs/call {run.sipp_cpu_percent:.0f}% core, "
+          f"(schedstat), {ob.fmt(run.wakeups_per_flow)} wake-ups/flow, sipp {ob.fmt(run.sipp_cpu_us_per_call)} µs/call {run.sipp_cpu_percent:.0f}% core, "
           f"RcvbufErrors +{run.udp_rcvbuf_errors}", file=sys.stderr, flush=True)
     if r.failed or r.exit_code not in (0, 1) or ok < count:
         print(f"#   sipp: {shlex.join(r.command)}\n#   " + r.output_tail[-3000:].replace("\n", "\n#   "),
@@ -444,12 +454,15 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=5000, help="sipp -l (calls in flight)")
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--jsonl", metavar="FILE", help="append every run to FILE as it ends (survives a kill)")
+    p.add_argument("--per-thread", action="store_true",
+                   help="print CPU and wake-ups per flow of every target thread after each run")
     return p.parse_args()
 
 
 def main() -> int:
     args = parse_args()
     _jsonl[0] = args.jsonl
+    _per_thread[0] = args.per_thread
     if sipp_binary() is None:
         print("sipp not found (Debian package sip-tester)", file=sys.stderr)
         return 2

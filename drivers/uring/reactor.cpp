@@ -230,6 +230,7 @@ unsigned reactor::wait() {
     io_uring_submit_and_wait(&ring_, 1);
   }
   stats_.submits.fetch_add(1, std::memory_order_relaxed);
+  run_posted();
   return poll();
 }
 

@@ -68,7 +68,8 @@ public:
   /// Reaps and dispatches every ready completion and due timer; no waiting.
   /// Returns how many completions and timers ran.
   unsigned poll();
-  /// Sleeps until a completion, a wake() or the next timer; then poll().
+  /// Sleeps until a completion, a wake() or the next timer; then runs posted
+  /// functions (a quiet cancel lands before its timer) and poll().
   /// Call between begin_sleep() and end_sleep().
   unsigned wait();
 
@@ -88,6 +89,12 @@ public:
 
   /// Any thread: runs `fn` on this reactor's thread soon (lock-free queue).
   void post(std::function<void()> fn);
+  /// Any thread: like post() but never wakes the reactor: `fn` runs when the
+  /// reactor next wakes for its own reasons. For work that only has to happen
+  /// before something the reactor is anyway waiting for — cancelling one of
+  /// its timers from another worker (actors move between workers with the
+  /// messages they receive) must not cost that worker a wake-up.
+  void post_quiet(std::function<void()> fn) { posted_.push(std::move(fn)); }
   /// Owner thread: runs posted functions; returns how many ran.
   std::size_t run_posted();
   bool has_posted() const { return !posted_.empty(); }

@@ -110,3 +110,33 @@ TEST_F(fixture, posted_work_runs_on_the_reactor_thread) {
   EXPECT_EQ(ran.load(), 2);
   EXPECT_TRUE(on_right_thread.load());
 }
+
+// The quiet clock: actors that never set a CAF timeout end without touching
+// caf.clock; request timeouts still fire; the bookkeeping empties.
+TEST_F(fixture, quiet_clock_tracks_only_actors_with_caf_timeouts) {
+  caf::actor_system sys{cfg};
+  auto& clock = dynamic_cast<actors::quiet_clock&>(sys.clock());
+  std::atomic<int> n{0};
+  for (int i = 0; i < 50; ++i) {  // actors that never set a timeout
+    auto c = sys.spawn(counter, &n);
+    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  }
+  EXPECT_EQ(clock.tracked(), 0u);
+  // An actor whose request times out: tracked while alive, error delivered.
+  std::atomic<bool> timed_out{false};
+  auto silent = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](int) -> caf::result<int> { return caf::delegated<int>{}; }};  // never answers
+  });
+  auto asker = sys.spawn([&](caf::event_based_actor* self) -> caf::behavior {
+    self->request(silent, std::chrono::milliseconds{20}, 1)
+      .then([](int) {}, [&, self](caf::error&) {
+        timed_out = true;
+        self->quit();
+      });
+    return {[](int) {}};
+  });
+  fixture::wait_until(sys, [&] { return timed_out.load() && clock.tracked() == 0; });
+  EXPECT_TRUE(timed_out.load());
+  EXPECT_EQ(clock.tracked(), 0u);  // cleaned up when the asker ended
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+}
