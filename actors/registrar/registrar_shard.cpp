@@ -5,6 +5,7 @@
 #include "protocols/sip/proxy/sip_uri.hpp"
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
@@ -25,6 +26,8 @@ int64_t wall_ms() {
 }
 
 constexpr uint64_t sweep_tag = 1;
+constexpr uint64_t store_batch_tag = 2;
+constexpr std::size_t store_batch_max = 512;
 
 struct registrar_state {
   static constexpr const char* name = "registrar_shard";
@@ -33,6 +36,20 @@ struct registrar_state {
   caf::event_based_actor* self = nullptr;
   std::unordered_map<std::string, std::vector<sip::binding>> aors;
   std::size_t binding_count = 0;
+  binding_changes store_batch;  ///< changes not yet sent to the writer
+  timer_handle store_batch_timer;
+
+  registrar_state() = default;
+  registrar_state(const registrar_state&) = delete;
+  registrar_state& operator=(const registrar_state&) = delete;
+
+  /// CAF destroys the state when the actor ends, before its monitors hear of
+  /// it: the last batch reaches the writer ahead of the stop sequence's
+  /// next step (switch_app stops the writer after every registrar is down).
+  ~registrar_state() {
+    if (deps.store && !store_batch.changes.empty())
+      caf::anon_send(deps.store, std::move(store_batch));
+  }
 
   const sip_services& svc() const { return *deps.services; }
 
@@ -52,13 +69,28 @@ struct registrar_state {
 
   void store_upsert(const sip::binding& b) {
     if (deps.store)
-      self->send(deps.store, binding_upserted{b});
+      queue_change({binding_key{std::string(b.aor()), std::string(b.contact())}, b});
   }
 
   void store_delete(const sip::binding& b) {
     if (deps.store)
-      self->send(deps.store, binding_deleted{binding_key{std::string(b.aor()),
-                                                         std::string(b.contact())}});
+      queue_change({binding_key{std::string(b.aor()), std::string(b.contact())}, std::nullopt});
+  }
+
+  void queue_change(binding_change c) {
+    store_batch.changes.push_back(std::move(c));
+    if (store_batch.changes.size() >= store_batch_max)
+      send_store_batch();
+    else if (!store_batch_timer.valid())
+      store_batch_timer = svc().timers->arm(self, deps.store_batch_window, store_batch_tag);
+  }
+
+  void send_store_batch() {
+    svc().timers->cancel(store_batch_timer);
+    if (store_batch.changes.empty())
+      return;
+    self->send(deps.store, std::move(store_batch));
+    store_batch = {};
   }
 
   void respond(const caf::actor& txn, const sip::message& response) {
@@ -211,8 +243,12 @@ caf::behavior registrar_shard(caf::stateful_actor<registrar_state>* self, regist
     [&st](const location_lookup& q) { return st.on_lookup(q); },
     [&st](location_preload& p) { st.on_preload(p); },
     [&st](timer_expired t) {
-      if (t.tag == sweep_tag)
+      if (t.tag == sweep_tag) {
         st.sweep();
+      } else if (t.tag == store_batch_tag) {
+        st.store_batch_timer = {};
+        st.send_store_batch();
+      }
     },
   };
 }

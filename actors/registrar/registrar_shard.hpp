@@ -8,6 +8,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -24,11 +25,17 @@ using register_guard =
 /// addresses-of-record whose name hashes to it, for the life of the process.
 /// Holds their bindings in memory, answers REGISTER (as the TU of its server
 /// transaction) and location lookups, expires bindings on a one-second sweep,
-/// and sends every change to the store writer (write-behind).
+/// and sends its changes to the store writer (write-behind) in one
+/// `binding_changes` per `store_batch_window` (at most 512 changes each), and
+/// whatever it holds when it stops.
 struct registrar_deps {
   services_ptr services;
   sip::registrar_config rules;
   caf::actor store;  ///< the store writer; may be null (no persistence)
+  /// How long changes gather before they go to the writer as one message.
+  /// The writer waits flush_interval minus this before writing, so kill -9
+  /// still loses at most the flush interval.
+  std::chrono::milliseconds store_batch_window{100};
   std::function<bool(std::string_view domain)> is_local_domain;
   std::function<bool(std::string_view aor)> is_known_user;  ///< provisioned users
   register_guard guard;  ///< authentication; may be empty

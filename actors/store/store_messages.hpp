@@ -6,7 +6,9 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace centralita::actors {
 
@@ -20,6 +22,18 @@ struct binding_upserted {
 /// A registrar shard removed a binding (expires=0, "*", replaced or expired).
 struct binding_deleted {
   binding_key key;
+};
+
+/// One change in a batch: an upsert, or (no value) a delete of `key`.
+struct binding_change {
+  binding_key key;
+  std::optional<sip::binding> upsert;
+};
+
+/// A registrar shard's changes of the last batch window, in order: one
+/// message (one wake-up of the writer's thread) instead of one per REGISTER.
+struct binding_changes {
+  std::vector<binding_change> changes;
 };
 
 /// Write everything pending now; the writer replies `store_flushed` once written.
@@ -37,5 +51,6 @@ struct store_flushed {
 // Local messages only, never serialized: no inspect() needed.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::binding_upserted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::binding_deleted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::binding_changes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::flush_store)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::store_flushed)

@@ -18,10 +18,7 @@ namespace {
 using store_tick_atom = caf::atom_constant<caf::atom("store_tick")>;
 
 /// One coalesced change: the latest upsert, or a delete, of one (aor, contact).
-struct pending_change {
-  binding_key key;
-  std::optional<sip::binding> upsert;  ///< nullopt: delete
-};
+using pending_change = binding_change;
 
 std::string map_key(std::string_view aor, std::string_view contact) {
   std::string k;
@@ -72,6 +69,15 @@ struct store_writer_state {
     arm_tick();
   }
 
+  void on_changes(binding_changes& m) {
+    for (auto& c : m.changes) {
+      pending_change& p = pending[map_key(c.key.aor, c.key.contact)];
+      p.key = std::move(c.key);
+      p.upsert = std::move(c.upsert);
+    }
+    arm_tick();
+  }
+
   store_flushed on_flush() { return flush(); }
 
   void on_tick() {
@@ -116,6 +122,7 @@ caf::behavior store_writer(caf::stateful_actor<store_writer_state>* self, store_
   return {
       [self](binding_upserted& m) { self->state.on_upserted(m); },
       [self](binding_deleted& m) { self->state.on_deleted(m); },
+      [self](binding_changes& m) { self->state.on_changes(m); },
       [self](flush_store) { return self->state.on_flush(); },
       [self](store_tick_atom) { self->state.on_tick(); },
   };

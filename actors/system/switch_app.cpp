@@ -274,8 +274,12 @@ result<void> switch_app::start() {
   services->counters = p.counters;
   p.services = services;
 
+  // Registrar shards gather changes for a tenth of the flush interval and
+  // the writer waits the rest: kill -9 still loses at most the interval.
+  auto flush_interval = std::chrono::milliseconds{p.cfg->store.flush_interval_ms};
+  auto store_batch_window = flush_interval / 10;
   p.store_writer = spawn_store_writer(
-    *p.system, {p.store, {std::chrono::milliseconds{p.cfg->store.flush_interval_ms}}, p.logs.app});
+    *p.system, {p.store, {flush_interval - store_batch_window}, p.logs.app});
 
   auto domains = std::make_shared<const std::vector<std::string>>(p.domains);
   auto core = p.core;
@@ -314,6 +318,7 @@ result<void> switch_app::start() {
     deps.services = p.services;
     deps.rules = rules;
     deps.store = p.store_writer;
+    deps.store_batch_window = store_batch_window;
     deps.is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
     deps.is_known_user = [users](std::string_view aor) { return users->contains(aor); };
     auto reg = spawn_registrar_shard(*p.system, std::move(deps));

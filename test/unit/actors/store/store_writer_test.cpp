@@ -104,6 +104,37 @@ TEST(store_writer, flush_store_writes_coalesced_changes_and_replies) {
   caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
 }
 
+TEST(store_writer, a_batch_of_changes_coalesces_in_order) {
+  auto fake = std::make_shared<fake_store>();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto w = spawn_store_writer(sys, {fake, {std::chrono::hours(1)}, nullptr});
+  auto a = sample_binding("alice@example.com", "sip:alice@h1", t0 + 600, 1);
+  auto a2 = sample_binding("alice@example.com", "sip:alice@h1", t0 + 900, 2);
+  auto b = sample_binding("bob@example.com", "sip:bob@h2", t0 + 600);
+  binding_changes first;
+  first.changes.push_back({{"alice@example.com", "sip:alice@h1"}, a});
+  first.changes.push_back({{"bob@example.com", "sip:bob@h2"}, b});
+  first.changes.push_back({{"bob@example.com", "sip:bob@h2"}, std::nullopt});  // wins over b
+  binding_changes second;
+  second.changes.push_back({{"alice@example.com", "sip:alice@h1"}, a2});  // wins over a
+  caf::anon_send(w, std::move(first));
+  caf::anon_send(w, std::move(second));
+  auto r = flush(sys, w);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.written, 2u);
+  {
+    std::lock_guard lock(fake->mu);
+    ASSERT_EQ(fake->batches.size(), 1u);
+    const store_batch& batch = fake->batches[0];
+    ASSERT_EQ(batch.upserts.size(), 1u);
+    EXPECT_EQ(batch.upserts[0], a2);
+    ASSERT_EQ(batch.deletes.size(), 1u);
+    EXPECT_EQ(batch.deletes[0].aor, "bob@example.com");
+  }
+  caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+}
+
 TEST(store_writer, flush_reaches_sqlite) {
   temp_dir dir;
   caf::actor_system_config cfg;
