@@ -1,5 +1,6 @@
 #include "actors/sip/sip_shard.hpp"
 
+#include "actors/system/actor_timers.hpp"
 #include "actors/transaction/server_txn.hpp"
 #include "protocols/sip/proxy/forwarding.hpp"
 #include "protocols/sip/routing_key.hpp"
@@ -8,6 +9,7 @@
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <deque>
 #include <unordered_map>
 
 namespace centralita::actors {
@@ -28,6 +30,21 @@ struct sip_shard_state {
     drivers::endpoint destination;
   };
   std::unordered_map<txn::client_key, client_entry, txn::client_key::hasher> clients;
+  /// Completed non-INVITE server transactions over UDP (server_txn_parked):
+  /// their last response, resent to retransmissions until Timer J; `parked_order`
+  /// lists them by expiry (one Timer J for all: appends are in time order).
+  struct parked_entry {
+    std::string response;
+    drivers::transport_kind transport;
+    drivers::endpoint destination;
+    drivers::endpoint local;
+    drivers::connection_id conn;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::unordered_map<txn::server_key, parked_entry, txn::server_key::hasher> parked;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, txn::server_key>> parked_order;
+  timer_handle parked_sweep;
+  static constexpr uint64_t parked_sweep_tag = 1;
 
   const sip_services& svc() const { return *deps.services; }
 
@@ -149,6 +166,10 @@ struct sip_shard_state {
       self->send(it->second, txn_request_again{std::move(msg)});
       return;
     }
+    if (auto it = parked.find(*key); it != parked.end()) {
+      resend_parked(it->second);  // Completed: the retransmission gets the final again
+      return;
+    }
     if (m == sip::method::ack) {
       // The ACK of a 2xx is a transaction of its own, end to end (§17.1.1.3):
       // the TU forwards it statelessly.
@@ -171,6 +192,41 @@ struct sip_shard_state {
     auto st = spawn_server_txn(self->home_system(), std::move(init));
     servers.emplace(std::move(key), st);
     return st;
+  }
+
+  void on_parked(server_txn_parked& p) {
+    servers.erase(p.key);
+    auto expires = std::chrono::steady_clock::now() + p.linger;
+    parked_order.emplace_back(expires, p.key);
+    parked.insert_or_assign(std::move(p.key),
+                            parked_entry{std::move(p.response), p.transport, p.destination,
+                                         p.local, p.conn, expires});
+    if (!parked_sweep.valid())
+      parked_sweep = svc().timers->arm(self, std::chrono::seconds{1}, parked_sweep_tag);
+  }
+
+  void resend_parked(const parked_entry& e) {
+    drivers::outbound_message out;
+    out.transport = e.transport;
+    out.destination = e.destination;
+    out.local = e.local;
+    out.conn = e.conn;
+    out.bytes = e.response;
+    svc().hub->send(std::move(out));
+  }
+
+  /// Timer J of the parked transactions that reached it: they terminate.
+  void sweep_parked() {
+    parked_sweep = {};
+    auto now = std::chrono::steady_clock::now();
+    while (!parked_order.empty() && parked_order.front().first <= now) {
+      auto it = parked.find(parked_order.front().second);
+      if (it != parked.end() && it->second.expires == parked_order.front().first)
+        parked.erase(it);
+      parked_order.pop_front();
+    }
+    if (!parked_order.empty())
+      parked_sweep = svc().timers->arm(self, std::chrono::seconds{1}, parked_sweep_tag);
   }
 
   void on_cancel(message_ptr msg, const peer_info& peer, txn::server_key key) {
@@ -247,6 +303,11 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
     },
     [&st](client_txn_ended& e) { st.clients.erase(e.key); },
     [&st](server_txn_ended& e) { st.servers.erase(e.key); },
+    [&st](server_txn_parked& p) { st.on_parked(p); },
+    [&st](timer_expired t) {
+      if (t.tag == sip_shard_state::parked_sweep_tag)
+        st.sweep_parked();
+    },
   };
 }
 

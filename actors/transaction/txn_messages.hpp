@@ -87,6 +87,19 @@ struct client_txn_ended {
 struct server_txn_ended {
   sip::txn::server_key key;
 };
+/// A non-INVITE server transaction over UDP that sent its final response and
+/// entered Completed (§17.2.2): from here on all it does is resend that
+/// response to retransmissions until Timer J, which the shard does for it
+/// from a compact table, so the actor ends now instead of living 64*T1.
+struct server_txn_parked {
+  sip::txn::server_key key;
+  std::string response;
+  drivers::transport_kind transport;
+  drivers::endpoint destination;
+  drivers::endpoint local;
+  drivers::connection_id conn;
+  std::chrono::milliseconds linger;  ///< Timer J
+};
 /// A response the shard matched to a client transaction (§17.1.3).
 struct txn_response_in {
   message_ptr msg;
@@ -112,5 +125,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::client_txn_started)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::client_txn_ended)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::destination_unreachable)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_ended)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_parked)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_response_in)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_transport_error)

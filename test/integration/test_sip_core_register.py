@@ -50,8 +50,15 @@ class Registrant:
                                local_port=self.c.port, call_id=self.call_id, cseq=self.cseq,
                                from_tag=self.tag, authorization=auth)
         self.c.send(req, self.switch.port)
+        self.last_request = req
         data = self.c.recv(5, self.call_id)
+        self.last_response = data
         return parse_message(data) if data else None
+
+    def retransmit(self):
+        """Sends the last REGISTER again, byte for byte (same branch): the raw answer."""
+        self.c.send(self.last_request, self.switch.port)
+        return self.c.recv(5, self.call_id)
 
     def challenge(self, algorithm: str, contacts=None, expires=600):
         """REGISTER without credentials; returns (401 message, the challenge for algorithm)."""
@@ -157,6 +164,13 @@ def run(checks: Checks, args) -> None:
         checks.check(f"(e) two contacts in one REGISTER -> 200 listing both (got {uris})",
                      two is not None and two.status == 200
                      and {c.split(">")[0].strip("<") for c in contacts} <= set(uris), r.dump())
+        # A retransmission after the final response (Completed, §17.2.2) gets
+        # that response again, byte for byte; were it processed anew, the
+        # registrar would refuse its CSeq (§10.3 step 7) or challenge it.
+        first = r.last_response
+        again = r.retransmit()
+        checks.check("(e) a retransmitted REGISTER gets the same 200 again, byte for byte",
+                     first is not None and again == first, r.dump())
         star = r.register(["*"], 0)
         checks.check("(e) Contact: * with Expires: 0 -> 200", star is not None and star.status == 200, r.dump())
         query = r.register(None, None)
