@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <memory_resource>
+#include <span>
 #include <unordered_map>
 
 namespace centralita::actors {
@@ -34,7 +36,22 @@ struct registrar_state {
 
   registrar_deps deps;
   caf::event_based_actor* self = nullptr;
-  std::unordered_map<std::string, std::vector<sip::binding>> aors;
+  /// The shard's long-lived memory: every AOR key, binding list and binding
+  /// text. Kept apart from the worker's heap, where a REGISTER's transient
+  /// allocations (parse, transaction, answer) would otherwise interleave with
+  /// the bindings it leaves and pin a mostly free page for each. Chunks grow
+  /// to 1 MiB and more, which glibc serves by mmap: pages of bindings only.
+  /// Only this actor touches it (CAF runs an actor on one thread at a time).
+  std::pmr::unsynchronized_pool_resource pool{
+    std::pmr::pool_options{.max_blocks_per_chunk = 4096, .largest_required_pool_block = 1024}};
+  struct aor_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using binding_list = std::pmr::vector<sip::binding>;
+  std::pmr::unordered_map<std::pmr::string, binding_list, aor_hash, std::equal_to<>> aors{&pool};
   std::size_t binding_count = 0;
   binding_changes store_batch;  ///< changes not yet sent to the writer
   timer_handle store_batch_timer;
@@ -57,14 +74,20 @@ struct registrar_state {
     svc().timers->arm(self, std::chrono::seconds{1}, sweep_tag);
   }
 
-  void set_bindings(const std::string& aor, std::vector<sip::binding> list) {
-    auto& slot = aors[aor];
-    binding_count -= slot.size();
+  void set_bindings(std::string_view aor, const std::vector<sip::binding>& list) {
+    auto it = aors.find(aor);
+    if (list.empty()) {
+      if (it != aors.end()) {
+        binding_count -= it->second.size();
+        aors.erase(it);
+      }
+      return;
+    }
+    if (it == aors.end())
+      it = aors.try_emplace(std::pmr::string(aor, &pool)).first;
+    binding_count -= it->second.size();
     binding_count += list.size();
-    if (list.empty())
-      aors.erase(aor);
-    else
-      slot = std::move(list);
+    it->second.assign(list.begin(), list.end());  // copies into the pool
   }
 
   void store_upsert(const sip::binding& b) {
@@ -142,9 +165,10 @@ struct registrar_state {
     }
     auto& r = *extracted;
     auto now = wall_seconds();
-    static const std::vector<sip::binding> none;
-    auto it = aors.find(r.aor);
-    const auto& current = it != aors.end() ? it->second : none;
+    auto it = aors.find(std::string_view(r.aor));
+    std::span<const sip::binding> current;
+    if (it != aors.end())
+      current = it->second;
     auto outcome = sip::process_register(current, r, deps.rules, now);
     if (!outcome.ok()) {
       auto resp = sip::make_response(request, outcome.status, outcome.reason, tag_for(request));
@@ -166,7 +190,7 @@ struct registrar_state {
     log.debug("[cid={}] REGISTER {}: {} binding(s), +{} ~{} -{}", cid, r.aor,
               outcome.bindings.size(), outcome.added.size(), outcome.refreshed.size(),
               outcome.removed.size());
-    set_bindings(r.aor, std::move(outcome.bindings));
+    set_bindings(r.aor, outcome.bindings);
     auto resp = sip::make_response(request, 200, {}, tag_for(request));
     if (!resp)
       return;
@@ -186,7 +210,7 @@ struct registrar_state {
   location_result on_lookup(const location_lookup& q) {
     location_result out;
     out.known_user = deps.is_known_user && deps.is_known_user(q.aor);
-    auto it = aors.find(q.aor);
+    auto it = aors.find(std::string_view(q.aor));
     if (it == aors.end())
       return out;
     auto now = wall_seconds();
@@ -202,9 +226,10 @@ struct registrar_state {
       if (b.expires_at <= now)
         continue;
       b.connection = 0;  // TCP connections do not survive a restart
-      auto aor = std::string(b.aor());
-      auto& list = aors[aor];
-      list.push_back(std::move(b));
+      auto it = aors.find(b.aor());
+      if (it == aors.end())
+        it = aors.try_emplace(std::pmr::string(b.aor(), &pool)).first;
+      it->second.push_back(b);  // a copy in the pool
       ++binding_count;
     }
   }

@@ -6,7 +6,7 @@
 
 namespace centralita::actors {
 
-/// Gives freed heap back to the kernel every `interval` (malloc_trim(0) on
+/// Gives freed heap back to the kernel every `interval` (10 s; malloc_trim(0) on
 /// one reactor's thread). main() tells glibc to keep freed memory for reuse
 /// instead of trimming arena tops on every free (which cost 15% of a proxied
 /// call's CPU in page faults); this is the other half, so that memory a burst

@@ -387,7 +387,7 @@ result<void> switch_app::start() {
     p.shards.push_back(spawn_sip_shard(*p.system, std::move(deps)));
   }
   p.router->set_shards(p.shards);
-  p.trim = std::make_unique<memory_trim>(*p.reactors.front(), std::chrono::seconds{30});
+  p.trim = std::make_unique<memory_trim>(*p.reactors.front(), std::chrono::seconds{10});
   p.trim->start();
   p.hub->start();
   p.logs.app->info("centralita {} up: {} workers (io_uring), {} SIP shards, data in {}",

@@ -47,6 +47,16 @@ uri_parts split_uri(std::string_view uri) noexcept {
 
 } // namespace
 
+binding::binding(const binding& other, const binding::allocator_type& alloc)
+  : expires_at(other.expires_at), connection(other.connection), cseq(other.cseq),
+    reg_id(other.reg_id), q(other.q), q_given(other.q_given), text_(other.text_, alloc),
+    ends_(other.ends_) {}
+
+binding::binding(binding&& other, const binding::allocator_type& alloc)
+  : expires_at(other.expires_at), connection(other.connection), cseq(other.cseq),
+    reg_id(other.reg_id), q(other.q), q_given(other.q_given), text_(std::move(other.text_), alloc),
+    ends_(other.ends_) {}
+
 std::string_view binding::get(field f) const noexcept {
   auto i = static_cast<size_t>(f);
   uint32_t begin = i == 0 ? 0 : ends_[i - 1];

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,22 @@ namespace centralita::sip {
 
 /// A registered contact of one address-of-record (RFC 3261 §10.3).
 struct binding {
+  /// Allocator-aware (std::pmr): a registrar shard keeps its bindings in a
+  /// memory pool of its own, away from the heap that transactions churn (which
+  /// would otherwise strand one binding on every page). Copies made with the
+  /// copy constructor use the default resource, so a copy that leaves the
+  /// shard (a lookup answer, a store write) never points into its pool.
+  using allocator_type = std::pmr::polymorphic_allocator<char>;
+
+  binding() = default;
+  explicit binding(const allocator_type& alloc) : text_(alloc) {}
+  binding(const binding&) = default;
+  binding(binding&&) noexcept = default;
+  binding(const binding& other, const allocator_type& alloc);
+  binding(binding&& other, const allocator_type& alloc);
+  binding& operator=(const binding&) = default;
+  binding& operator=(binding&&) = default;
+
   /// The text fields, in buffer order.
   enum class field : uint8_t {
     aor,          ///< normalised "user@domain" (see `normalize_aor`)
@@ -72,7 +89,7 @@ struct binding {
   bool operator==(const binding&) const = default;
 
 private:
-  std::string text_;
+  std::pmr::string text_;
   std::array<uint32_t, field_count> ends_{};
 };
 

@@ -217,7 +217,7 @@ result<register_request> extract_register(const message& request, std::string_vi
   return r;
 }
 
-registrar_outcome process_register(const std::vector<binding>& current,
+registrar_outcome process_register(std::span<const binding> current,
                                    const register_request& request,
                                    const registrar_config& config, int64_t now) {
   registrar_outcome out;

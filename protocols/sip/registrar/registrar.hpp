@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,7 +84,7 @@ struct registrar_outcome {
 
 /// RFC 3261 §10.3 steps 6–8 (plus RFC 5626 §6 and RFC 3327 §5.3) for the bindings
 /// `current` of `request.aor` at wall-clock time `now` (seconds since the epoch).
-registrar_outcome process_register(const std::vector<binding>& current,
+registrar_outcome process_register(std::span<const binding> current,
                                    const register_request& request,
                                    const registrar_config& config, int64_t now);
 

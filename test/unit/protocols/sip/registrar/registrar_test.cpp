@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory_resource>
 #include <string>
+#include <vector>
 
 using namespace centralita;
 using namespace centralita::sip;
@@ -395,4 +397,45 @@ TEST(registrar_binding, compact_footprint) {
   EXPECT_EQ(copy.user_agent(), b.user_agent());
   RecordProperty("sizeof_binding", static_cast<int>(sizeof(binding)));
   RecordProperty("heap_bytes", static_cast<int>(b.heap_bytes()));
+}
+
+namespace {
+
+/// Counts what it hands out, on top of the default resource.
+struct counting_resource final : std::pmr::memory_resource {
+  std::size_t live = 0;
+  void* do_allocate(std::size_t n, std::size_t a) override {
+    live += n;
+    return std::pmr::new_delete_resource()->allocate(n, a);
+  }
+  void do_deallocate(void* p, std::size_t n, std::size_t a) override {
+    live -= n;
+    std::pmr::new_delete_resource()->deallocate(p, n, a);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override { return this == &o; }
+};
+
+} // namespace
+
+TEST(registrar_binding, allocator_extended_copies_live_in_the_pool_plain_copies_do_not) {
+  binding b;
+  b.set(binding::field::aor, "alice@example.com");
+  b.set(binding::field::contact, "sip:alice@192.0.2.10:5060;transport=udp;ob");
+  b.set(binding::field::user_agent, "a user agent string long enough to need the heap");
+  b.expires_at = 1234;
+  counting_resource pool;
+  {
+    std::pmr::vector<binding> list{&pool};
+    list.push_back(b);  // uses-allocator construction: the text goes to the pool
+    auto after_push = pool.live;
+    EXPECT_GT(after_push, sizeof(binding));
+    EXPECT_EQ(list[0], b);
+    binding copy = list[0];  // leaves the shard: must not point into the pool
+    EXPECT_EQ(copy, b);
+    EXPECT_EQ(pool.live, after_push);
+    std::vector<binding> out(list.begin(), list.end());
+    EXPECT_EQ(pool.live, after_push);
+    EXPECT_EQ(out[0].contact(), b.contact());
+  }
+  EXPECT_EQ(pool.live, 0u);
 }
