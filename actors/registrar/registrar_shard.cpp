@@ -1,5 +1,6 @@
 #include "actors/registrar/registrar_shard.hpp"
 
+#include "actors/events/event_bus.hpp"
 #include "actors/store/store_messages.hpp"
 #include "actors/system/actor_timers.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
@@ -25,6 +26,32 @@ int64_t wall_seconds() {
 int64_t wall_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// The bus event for a binding change (docs/events.md: REGISTER, UNREGISTER,
+/// EXPIRED carry the same attributes).
+events::event binding_event(const char* name, const sip::binding& b, int64_t now) {
+  events::event e(name);
+  e.set("aor", std::string(b.aor()));
+  e.set("contact", std::string(b.contact()));
+  e.set("expires", std::to_string(b.remaining(now)));
+  // received is "ip:port" or "[v6]:port"
+  auto rcv = b.received();
+  auto colon = rcv.rfind(':');
+  auto ip = colon == std::string_view::npos ? rcv : rcv.substr(0, colon);
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']')
+    ip = ip.substr(1, ip.size() - 2);
+  e.set("source_ip", std::string(ip));
+  e.set("source_port", colon == std::string_view::npos ? std::string() : std::string(rcv.substr(colon + 1)));
+  e.set("transport", std::string(b.transport()));
+  e.set("user_agent", std::string(b.user_agent()));
+  e.set("instance", std::string(b.instance()));
+  e.set("reg_id", b.reg_id != 0 ? std::to_string(b.reg_id) : std::string());
+  e.set("pn_provider", std::string(b.pn_provider()));
+  e.set("pn_prid", std::string(b.pn_prid()));
+  e.set("pn_param", std::string(b.pn_param()));
+  e.set("call_id", std::string(b.call_id()));
+  return e;
 }
 
 constexpr uint64_t sweep_tag = 1;
@@ -53,6 +80,7 @@ struct registrar_state {
   using binding_list = std::pmr::vector<sip::binding>;
   std::pmr::unordered_map<std::pmr::string, binding_list, aor_hash, std::equal_to<>> aors{&pool};
   std::size_t binding_count = 0;
+  std::size_t sweep_cursor = 0;  ///< the next bucket of `aors` the sweep looks at
   binding_changes store_batch;  ///< changes not yet sent to the writer
   timer_handle store_batch_timer;
 
@@ -115,6 +143,8 @@ struct registrar_state {
     self->send(deps.store, std::move(store_batch));
     store_batch = {};
   }
+
+  void publish(events::event e) { self->send(deps.events, publish_event{std::move(e)}); }
 
   void respond(const caf::actor& txn, const sip::message& response) {
     svc().counters->count_response_sent(response.status());
@@ -187,6 +217,16 @@ struct registrar_state {
       store_delete(b);
     for (auto& b : outcome.expired)
       store_delete(b);
+    if (deps.events) {
+      for (auto& b : outcome.added)
+        publish(binding_event("REGISTER", b, now));
+      for (auto& b : outcome.refreshed)
+        publish(binding_event("REGISTER", b, now));
+      for (auto& b : outcome.removed)
+        publish(binding_event("UNREGISTER", b, now));
+      for (auto& b : outcome.expired)
+        publish(binding_event("EXPIRED", b, now));
+    }
     log.debug("[cid={}] REGISTER {}: {} binding(s), +{} ~{} -{}", cid, r.aor,
               outcome.bindings.size(), outcome.added.size(), outcome.refreshed.size(),
               outcome.removed.size());
@@ -234,26 +274,42 @@ struct registrar_state {
     }
   }
 
+  /// Bindings expire here (RFC 3261 §10.2.1.1: the registrar removes them).
+  /// Each one-second tick looks at a fifth of the table's buckets, so a
+  /// binding is removed (EXPIRED event, store delete) at most 5 s after it
+  /// expired and an idle registrar with 100,000 bindings does not walk them
+  /// all every second. Lookups never return an expired binding meanwhile.
   void sweep() {
-    // Bindings expire here (RFC 3261 §10.2.1.1: the registrar removes them).
+    constexpr std::size_t passes = 5;
     auto now = wall_seconds();
-    for (auto it = aors.begin(); it != aors.end();) {
-      auto& list = it->second;
-      auto before = list.size();
-      for (auto b = list.begin(); b != list.end();) {
-        if (b->expires_at <= now) {
-          store_delete(*b);
-          b = list.erase(b);
-        } else {
-          ++b;
+    auto buckets = aors.bucket_count();
+    if (sweep_cursor >= buckets)
+      sweep_cursor = 0;
+    auto end = std::min(buckets, sweep_cursor + std::max<std::size_t>(1, (buckets + passes - 1) / passes));
+    std::vector<std::string> emptied;
+    for (auto bucket = sweep_cursor; bucket < end; ++bucket) {
+      for (auto it = aors.begin(bucket); it != aors.end(bucket); ++it) {
+        auto& list = it->second;
+        auto before = list.size();
+        for (auto b = list.begin(); b != list.end();) {
+          if (b->expires_at <= now) {
+            store_delete(*b);
+            if (deps.events)
+              publish(binding_event("EXPIRED", *b, now));
+            b = list.erase(b);
+          } else {
+            ++b;
+          }
         }
+        binding_count -= before - list.size();
+        if (list.empty())
+          emptied.emplace_back(it->first);
       }
-      binding_count -= before - list.size();
-      if (list.empty())
-        it = aors.erase(it);
-      else
-        ++it;
     }
+    for (auto& aor : emptied)
+      if (auto it = aors.find(std::string_view(aor)); it != aors.end())
+        aors.erase(it);
+    sweep_cursor = end >= buckets ? 0 : end;
     svc().timers->arm(self, std::chrono::seconds{1}, sweep_tag);
   }
 };

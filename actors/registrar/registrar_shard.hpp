@@ -24,7 +24,8 @@ using register_guard =
 /// A registrar shard (RFC 3261 §10.3): K of them, each owning the
 /// addresses-of-record whose name hashes to it, for the life of the process.
 /// Holds their bindings in memory, answers REGISTER (as the TU of its server
-/// transaction) and location lookups, expires bindings on a one-second sweep,
+/// transaction) and location lookups, expires bindings on a sweep (a fifth of
+/// the table per second),
 /// and sends its changes to the store writer (write-behind) in one
 /// `binding_changes` per `store_batch_window` (at most 512 changes each), and
 /// whatever it holds when it stops.
@@ -32,6 +33,7 @@ struct registrar_deps {
   services_ptr services;
   sip::registrar_config rules;
   caf::actor store;  ///< the store writer; may be null (no persistence)
+  caf::actor events; ///< the event bus (REGISTER, UNREGISTER, EXPIRED); may be null
   /// How long changes gather before they go to the writer as one message.
   /// The writer waits flush_interval minus this before writing, so kill -9
   /// still loses at most the flush interval.

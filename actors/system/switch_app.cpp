@@ -1,5 +1,6 @@
 #include "actors/system/switch_app.hpp"
 
+#include "actors/events/event_bus.hpp"
 #include "actors/proxy/proxy_context.hpp"
 #include "actors/registrar/digest_guard.hpp"
 #include "actors/registrar/registrar_shard.hpp"
@@ -57,6 +58,8 @@ struct switch_app::impl {
   std::vector<caf::actor> shards;
   std::vector<caf::actor> registrars;
   caf::actor store_writer;
+  caf::actor events;
+  std::shared_ptr<event_bus_stats> event_stats = std::make_shared<event_bus_stats>();
   bool stopped = false;
 };
 
@@ -281,6 +284,8 @@ result<void> switch_app::start() {
   p.store_writer = spawn_store_writer(
     *p.system, {p.store, {flush_interval - store_batch_window}, p.logs.app});
 
+  p.events = spawn_event_bus(*p.system, {p.timers.get(), p.logs.app, p.event_stats});
+
   auto domains = std::make_shared<const std::vector<std::string>>(p.domains);
   auto core = p.core;
   auto is_local_domain = [core](std::string_view host, uint16_t port) {
@@ -319,6 +324,7 @@ result<void> switch_app::start() {
     deps.rules = rules;
     deps.store = p.store_writer;
     deps.store_batch_window = store_batch_window;
+    deps.events = p.events;
     deps.is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
     deps.is_known_user = [users](std::string_view aor) { return users->contains(aor); };
     auto reg = spawn_registrar_shard(*p.system, std::move(deps));
@@ -409,6 +415,8 @@ void switch_app::stop() {
     caf::scoped_actor self{*p.system};
     std::vector<caf::actor> first = p.shards;
     first.insert(first.end(), p.registrars.begin(), p.registrars.end());
+    if (p.events)
+      first.push_back(p.events);
     for (auto& a : first) {
       self->monitor(a);
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -439,6 +447,7 @@ void switch_app::stop() {
   p.shards.clear();
   p.registrars.clear();
   p.store_writer = nullptr;
+  p.events = nullptr;
   p.system.reset();  // waits for the actors, then stops the workers
   p.timers.reset();
   p.hub.reset();     // sockets and buffer rings, before their rings go

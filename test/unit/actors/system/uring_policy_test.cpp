@@ -39,6 +39,22 @@ caf::behavior pinger(caf::event_based_actor* self, caf::actor pong, int rounds) 
   };
 }
 
+// (Named functions with arguments: CAF 0.17 spawning an argument-less lambda
+// dereferences an empty std::tuple<> pointer, which UBSan reports.)
+caf::behavior never_answers(caf::event_based_actor*, int) {
+  return {[](int) -> caf::result<int> { return caf::delegated<int>{}; }};
+}
+
+caf::behavior asks_with_timeout(caf::event_based_actor* self, caf::actor silent,
+                                std::atomic<bool>* timed_out) {
+  self->request(silent, std::chrono::milliseconds{20}, 1)
+    .then([](int) {}, [=](caf::error&) {
+      *timed_out = true;
+      self->quit();
+    });
+  return {[](int) {}};
+}
+
 } // namespace
 
 TEST_F(fixture, request_response_through_the_uring_workers) {
@@ -124,17 +140,8 @@ TEST_F(fixture, quiet_clock_tracks_only_actors_with_caf_timeouts) {
   EXPECT_EQ(clock.tracked(), 0u);
   // An actor whose request times out: tracked while alive, error delivered.
   std::atomic<bool> timed_out{false};
-  auto silent = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](int) -> caf::result<int> { return caf::delegated<int>{}; }};  // never answers
-  });
-  auto asker = sys.spawn([&](caf::event_based_actor* self) -> caf::behavior {
-    self->request(silent, std::chrono::milliseconds{20}, 1)
-      .then([](int) {}, [&, self](caf::error&) {
-        timed_out = true;
-        self->quit();
-      });
-    return {[](int) {}};
-  });
+  auto silent = sys.spawn(never_answers, 0);
+  sys.spawn(asks_with_timeout, silent, &timed_out);
   fixture::wait_until(sys, [&] { return timed_out.load() && clock.tracked() == 0; });
   EXPECT_TRUE(timed_out.load());
   EXPECT_EQ(clock.tracked(), 0u);  // cleaned up when the asker ended
