@@ -1,0 +1,212 @@
+#include "actors/events/event_bus.hpp"
+
+#include "protocols/events/subscription_index.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <unordered_map>
+#include <vector>
+
+namespace centralita::actors {
+
+subscription_id next_subscription_id() noexcept {
+  static std::atomic<subscription_id> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+const char* to_string(subscription_end e) noexcept {
+  switch (e) {
+    case subscription_end::event: return "event";
+    case subscription_end::timeout: return "timeout";
+    case subscription_end::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+namespace {
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+struct event_bus_state {
+  static constexpr const char* name = "event_bus";
+
+  struct sub_info {
+    caf::actor subscriber;
+    subscription_mode mode;
+    timer_handle timeout;
+  };
+  /// What the bus knows of one subscriber actor (several subscriptions).
+  struct subscriber_info {
+    std::shared_ptr<std::atomic<uint32_t>> inflight =
+      std::make_shared<std::atomic<uint32_t>>(0);
+    uint32_t limit = 1024;
+    std::size_t subscriptions = 0;
+    uint64_t dropped = 0;
+    std::chrono::steady_clock::time_point last_drop_log{};
+  };
+
+  caf::event_based_actor* self = nullptr;
+  event_bus_deps deps;
+  events::subscription_index index;
+  std::unordered_map<subscription_id, sub_info> subs;
+  std::unordered_map<caf::actor_addr, subscriber_info> subscribers;
+  uint64_t seq = 0;
+  std::vector<events::subscription_index::id> matched;  // scratch
+
+  event_bus_stats& stats() { return *deps.stats; }
+
+  void on_subscribe(subscribe& s) {
+    if (!s.subscriber || subs.count(s.id) != 0)
+      return;
+    auto addr = s.subscriber.address();
+    auto [it, fresh] = subscribers.try_emplace(addr);
+    if (fresh) {
+      it->second.limit = std::max<uint32_t>(1, s.queue_limit);
+      self->monitor(s.subscriber);
+    }
+    ++it->second.subscriptions;
+    sub_info info{std::move(s.subscriber), s.mode, {}};
+    if (s.timeout.count() > 0)
+      info.timeout = deps.timers->arm(self, s.timeout, s.id);
+    index.add(s.id, std::move(s.filter));
+    subs.emplace(s.id, std::move(info));
+    stats().subscriptions.fetch_add(1, std::memory_order_relaxed);
+    if (s.mode == subscription_mode::once)
+      stats().waits.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Removes a live subscription; the caller tells the subscriber why.
+  sub_info remove(std::unordered_map<subscription_id, sub_info>::iterator it) {
+    auto info = std::move(it->second);
+    index.remove(it->first);
+    subs.erase(it);
+    deps.timers->cancel(info.timeout);
+    stats().subscriptions.fetch_sub(1, std::memory_order_relaxed);
+    if (info.mode == subscription_mode::once)
+      stats().waits.fetch_sub(1, std::memory_order_relaxed);
+    if (auto s = subscribers.find(info.subscriber.address()); s != subscribers.end()) {
+      if (--s->second.subscriptions == 0) {
+        self->demonitor(info.subscriber);
+        subscribers.erase(s);
+      }
+    }
+    return info;
+  }
+
+  void on_unsubscribe(const unsubscribe& u) {
+    auto it = subs.find(u.id);
+    if (it == subs.end())
+      return;  // already ended: its end was reported
+    auto info = remove(it);
+    self->send(info.subscriber, subscription_ended{u.id, subscription_end::cancelled});
+  }
+
+  void on_timeout(const timer_expired& t) {
+    auto it = subs.find(t.tag);
+    if (it == subs.end())
+      return;
+    it->second.timeout = {};
+    auto info = remove(it);
+    stats().timeouts.fetch_add(1, std::memory_order_relaxed);
+    self->send(info.subscriber, subscription_ended{t.tag, subscription_end::timeout});
+  }
+
+  void on_publish(publish_event& p) {
+    auto ev = std::make_shared<events::event>(std::move(p.ev));
+    ev->seq = ++seq;
+    if (ev->timestamp_ms == 0)
+      ev->timestamp_ms = wall_ms();
+    stats().published.fetch_add(1, std::memory_order_relaxed);
+    matched.clear();
+    index.match(*ev, matched);
+    if (matched.empty())
+      return;
+    std::shared_ptr<const events::event> shared = std::move(ev);
+    for (auto id : matched) {
+      auto it = subs.find(id);
+      if (it == subs.end())
+        continue;
+      auto s = subscribers.find(it->second.subscriber.address());
+      if (s == subscribers.end())
+        continue;
+      auto& who = s->second;
+      bool last = it->second.mode == subscription_mode::once;
+      if (!last && who.inflight->load(std::memory_order_relaxed) >= who.limit) {
+        drop(id, who, *shared);
+        continue;
+      }
+      // A wait's one event is never dropped: it ends the wait either way.
+      who.inflight->fetch_add(1, std::memory_order_relaxed);
+      auto token = std::make_shared<inflight_token>(who.inflight);
+      auto target = it->second.subscriber;
+      if (last)
+        remove(it);
+      stats().delivered.fetch_add(1, std::memory_order_relaxed);
+      self->send(target, event_delivery{id, shared, last, std::move(token)});
+    }
+  }
+
+  void drop(subscription_id id, subscriber_info& who, const events::event& ev) {
+    ++who.dropped;
+    stats().dropped.fetch_add(1, std::memory_order_relaxed);
+    auto now = std::chrono::steady_clock::now();
+    if (deps.log && now - who.last_drop_log >= std::chrono::seconds{1}) {
+      who.last_drop_log = now;
+      deps.log->warn("event bus: subscriber of subscription {} has {} events in flight (limit {}): "
+                     "dropped {} #{} ({} dropped for it so far)",
+                     id, who.inflight->load(std::memory_order_relaxed), who.limit, ev.name,
+                     ev.seq, who.dropped);
+    }
+  }
+
+  void on_down(const caf::down_msg& m) {
+    // A subscriber died: its subscriptions go, silently (nobody to tell).
+    std::vector<subscription_id> gone;
+    for (auto& [id, info] : subs)
+      if (info.subscriber.address() == m.source)
+        gone.push_back(id);
+    for (auto id : gone)
+      remove(subs.find(id));
+    subscribers.erase(m.source);
+  }
+
+  ~event_bus_state() {
+    if (deps.stats) {
+      deps.stats->subscriptions.fetch_sub(subs.size(), std::memory_order_relaxed);
+      for (auto& [id, info] : subs)
+        if (info.mode == subscription_mode::once)
+          deps.stats->waits.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (deps.timers)
+      for (auto& [id, info] : subs)
+        deps.timers->cancel(info.timeout);
+  }
+};
+
+caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self, event_bus_deps deps) {
+  auto& st = self->state;
+  st.self = self;
+  st.deps = std::move(deps);
+  if (!st.deps.stats)
+    st.deps.stats = std::make_shared<event_bus_stats>();
+  self->set_down_handler([&st](caf::down_msg& m) { st.on_down(m); });
+  return {
+    [&st](publish_event& p) { st.on_publish(p); },
+    [&st](subscribe& s) { st.on_subscribe(s); },
+    [&st](const unsubscribe& u) { st.on_unsubscribe(u); },
+    [&st](const timer_expired& t) { st.on_timeout(t); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_event_bus(caf::actor_system& sys, event_bus_deps deps) {
+  return sys.spawn(event_bus, std::move(deps));
+}
+
+} // namespace centralita::actors

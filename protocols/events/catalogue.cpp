@@ -1,0 +1,65 @@
+#include "protocols/events/catalogue.hpp"
+
+#include "protocols/util/ascii.hpp"
+
+#include <array>
+
+namespace centralita::events {
+
+namespace {
+
+using namespace std::string_view_literals;
+
+// docs/events.md describes each attribute; keep the two in step.
+constexpr std::array registration_attrs{
+    "aor"sv,       "contact"sv,    "expires"sv,  "source_ip"sv, "source_port"sv,
+    "transport"sv, "user_agent"sv, "instance"sv, "reg_id"sv,    "pn_provider"sv,
+    "pn_prid"sv,   "pn_param"sv,   "call_id"sv};
+
+constexpr std::array call_attrs{
+    "call_id"sv, "from"sv, "to"sv, "ruri"sv, "code"sv, "reason"sv, "duration_ms"sv};
+
+constexpr std::array transaction_timeout_attrs{"call_id"sv, "method"sv, "ruri"sv, "destination"sv};
+
+/// source: info (SIP INFO), rfc4733 (RTP telephone-event) or inband (audio).
+constexpr std::array dtmf_attrs{"call_id"sv, "digit"sv, "duration_ms"sv, "source"sv};
+
+constexpr std::array heartbeat_attrs{"active_calls"sv, "registrations"sv,      "transactions"sv,
+                                     "cps"sv,          "suspended_routings"sv, "cpu_idle"sv,
+                                     "max_sessions"sv, "uptime_ms"sv,          "version"sv};
+
+constexpr std::array<event_kind, 10> kinds{{
+    {"REGISTER", registration_attrs, false, "a binding was added or refreshed"},
+    {"UNREGISTER", registration_attrs, false, "a binding was removed by its owner (Expires: 0)"},
+    {"EXPIRED", registration_attrs, false, "a binding timed out without a refresh"},
+    {"CALL_START", call_attrs, false, "an INVITE that starts a dialog was routed"},
+    {"CALL_ANSWER", call_attrs, false, "a call was answered (2xx to the initial INVITE)"},
+    {"CALL_END", call_attrs, false, "a call ended (BYE, CANCEL or a final error)"},
+    {"TRANSACTION_TIMEOUT", transaction_timeout_attrs, false,
+     "a client transaction got no final response (Timer B or F)"},
+    {"DTMF", dtmf_attrs, false, "a DTMF digit was received (SIP INFO, RFC 4733 or in-band)"},
+    {"HEARTBEAT", heartbeat_attrs, false, "periodic node status: load, counts and version"},
+    {"CUSTOM", {}, true, "published by a script; its 'subclass' attribute names the event"},
+}};
+
+} // namespace
+
+std::span<const event_kind> catalogue() noexcept { return kinds; }
+
+const event_kind* find_kind(std::string_view name) noexcept {
+  for (const auto& k : kinds)
+    if (ascii::iequals(k.name, name))
+      return &k;
+  return nullptr;
+}
+
+bool has_attribute(const event_kind& kind, std::string_view attr) noexcept {
+  if (kind.open)
+    return true;
+  for (auto a : kind.attributes)
+    if (ascii::iequals(a, attr))
+      return true;
+  return false;
+}
+
+} // namespace centralita::events
