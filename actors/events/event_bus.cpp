@@ -117,16 +117,15 @@ struct event_bus_state {
   }
 
   void on_publish(publish_event& p) {
-    auto ev = std::make_shared<events::event>(std::move(p.ev));
-    ev->seq = ++seq;
-    if (ev->timestamp_ms == 0)
-      ev->timestamp_ms = wall_ms();
+    p.ev.seq = ++seq;
+    if (p.ev.timestamp_ms == 0)
+      p.ev.timestamp_ms = wall_ms();
     stats().published.fetch_add(1, std::memory_order_relaxed);
     matched.clear();
-    index.match(*ev, matched);
+    index.match(p.ev, matched);
     if (matched.empty())
-      return;
-    std::shared_ptr<const events::event> shared = std::move(ev);
+      return;  // the common case: no copy, no allocation
+    std::shared_ptr<const events::event> shared = std::make_shared<events::event>(std::move(p.ev));
     for (auto id : matched) {
       auto it = subs.find(id);
       if (it == subs.end())

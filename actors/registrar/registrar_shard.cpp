@@ -3,6 +3,7 @@
 #include "actors/events/event_bus.hpp"
 #include "actors/store/store_messages.hpp"
 #include "actors/system/actor_timers.hpp"
+#include "drivers/net/endpoint.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -35,14 +36,9 @@ events::event binding_event(const char* name, const sip::binding& b, int64_t now
   e.set("aor", std::string(b.aor()));
   e.set("contact", std::string(b.contact()));
   e.set("expires", std::to_string(b.remaining(now)));
-  // received is "ip:port" or "[v6]:port"
-  auto rcv = b.received();
-  auto colon = rcv.rfind(':');
-  auto ip = colon == std::string_view::npos ? rcv : rcv.substr(0, colon);
-  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']')
-    ip = ip.substr(1, ip.size() - 2);
-  e.set("source_ip", std::string(ip));
-  e.set("source_port", colon == std::string_view::npos ? std::string() : std::string(rcv.substr(colon + 1)));
+  auto source = drivers::endpoint::parse(b.received());  // "ip:port" / "[v6]:port"
+  e.set("source_ip", source ? source->address() : std::string());
+  e.set("source_port", source ? std::to_string(source->port()) : std::string());
   e.set("transport", std::string(b.transport()));
   e.set("user_agent", std::string(b.user_agent()));
   e.set("instance", std::string(b.instance()));
@@ -120,12 +116,12 @@ struct registrar_state {
 
   void store_upsert(const sip::binding& b) {
     if (deps.store)
-      queue_change({binding_key{std::string(b.aor()), std::string(b.contact())}, b});
+      queue_change(binding_change::added(b));
   }
 
   void store_delete(const sip::binding& b) {
     if (deps.store)
-      queue_change({binding_key{std::string(b.aor()), std::string(b.contact())}, std::nullopt});
+      queue_change(binding_change::removed(b.aor(), b.contact()));
   }
 
   void queue_change(binding_change c) {

@@ -34,11 +34,7 @@ struct sip_shard_state {
   /// their last response, resent to retransmissions until Timer J; `parked_order`
   /// lists them by expiry (one Timer J for all: appends are in time order).
   struct parked_entry {
-    std::string response;
-    drivers::transport_kind transport;
-    drivers::endpoint destination;
-    drivers::endpoint local;
-    drivers::connection_id conn;
+    drivers::outbound_message response;
     std::chrono::steady_clock::time_point expires;
   };
   std::unordered_map<txn::server_key, parked_entry, txn::server_key::hasher> parked;
@@ -48,27 +44,17 @@ struct sip_shard_state {
 
   const sip_services& svc() const { return *deps.services; }
 
-  void send_bytes(const sip_received& in, const drivers::endpoint& to, std::string bytes) {
-    drivers::outbound_message out;
-    out.transport = in.transport;
-    out.destination = to;
-    out.local = in.local;
-    out.conn = in.conn;
-    out.bytes = std::move(bytes);
-    svc().hub->send(std::move(out));
-  }
-
   void on_sip_received(sip_received& in) {
+    peer_info peer{in.transport, in.source, in.local, in.conn};
     auto parsed = sip::message::parse(in.bytes);
     if (!parsed) {
       // Not a message we can hold a transaction for: the stateless core
       // answers 400 with the reason, or drops and counts (RFC 3261 §21.4.1).
       if (auto reply = deps.core->handle(in.bytes, in.source, in.transport, *svc().counters))
-        send_bytes(in, reply->destination, std::move(reply->bytes));
+        svc().hub->send(peer.answer(reply->destination, std::move(reply->bytes)));
       return;
     }
     auto msg = std::make_shared<sip::message>(std::move(parsed.value()));
-    peer_info peer{in.transport, in.source, in.local, in.conn};
     if (msg->is_response())
       on_response(std::move(msg), peer);
     else
@@ -135,13 +121,7 @@ struct sip_shard_state {
     auto m = msg->request_method();
     if (m == sip::method::options) {
       if (auto reply = deps.core->ping(*msg, peer.source, peer.transport, *svc().counters)) {
-        drivers::outbound_message out;
-        out.transport = peer.transport;
-        out.destination = reply->destination;
-        out.local = peer.local;
-        out.conn = peer.conn;
-        out.bytes = std::move(reply->bytes);
-        svc().hub->send(std::move(out));
+        svc().hub->send(peer.answer(reply->destination, std::move(reply->bytes)));
         return;
       }
     }
@@ -167,7 +147,7 @@ struct sip_shard_state {
       return;
     }
     if (auto it = parked.find(*key); it != parked.end()) {
-      resend_parked(it->second);  // Completed: the retransmission gets the final again
+      svc().hub->send(it->second.response);  // Completed: the retransmission gets the final again
       return;
     }
     if (m == sip::method::ack) {
@@ -198,21 +178,9 @@ struct sip_shard_state {
     servers.erase(p.key);
     auto expires = std::chrono::steady_clock::now() + p.linger;
     parked_order.emplace_back(expires, p.key);
-    parked.insert_or_assign(std::move(p.key),
-                            parked_entry{std::move(p.response), p.transport, p.destination,
-                                         p.local, p.conn, expires});
+    parked.insert_or_assign(std::move(p.key), parked_entry{std::move(p.response), expires});
     if (!parked_sweep.valid())
       parked_sweep = svc().timers->arm(self, std::chrono::seconds{1}, parked_sweep_tag);
-  }
-
-  void resend_parked(const parked_entry& e) {
-    drivers::outbound_message out;
-    out.transport = e.transport;
-    out.destination = e.destination;
-    out.local = e.local;
-    out.conn = e.conn;
-    out.bytes = e.response;
-    svc().hub->send(std::move(out));
   }
 
   /// Timer J of the parked transactions that reached it: they terminate.
@@ -265,13 +233,8 @@ struct sip_shard_state {
     if (!r)
       return;
     svc().counters->count_response_sent(status);
-    drivers::outbound_message out;
-    out.transport = peer.transport;
-    out.destination = response_destination(msg.top_via(), peer.source, peer.transport);
-    out.local = peer.local;
-    out.conn = peer.conn;
-    out.bytes = r->serialize();
-    svc().hub->send(std::move(out));
+    svc().hub->send(
+      peer.answer(response_destination(msg.top_via(), peer.source, peer.transport), r->serialize()));
   }
 };
 

@@ -14,20 +14,19 @@ namespace centralita::actors {
 
 /// Messages to and from the `store_writer` (local only, never serialized).
 
-/// A registrar shard added or refreshed a binding: write it (later, batched).
-struct binding_upserted {
-  sip::binding value;
-};
-
-/// A registrar shard removed a binding (expires=0, "*", replaced or expired).
-struct binding_deleted {
-  binding_key key;
-};
-
-/// One change in a batch: an upsert, or (no value) a delete of `key`.
+/// One change in a batch: a binding added or refreshed (`upsert`), or removed
+/// (no value: expires=0, "*", replaced or expired).
 struct binding_change {
   binding_key key;
   std::optional<sip::binding> upsert;
+
+  /// Copies `b` with the default allocator (never a registrar shard's pool).
+  static binding_change added(const sip::binding& b) {
+    return {binding_key{std::string(b.aor()), std::string(b.contact())}, b};
+  }
+  static binding_change removed(std::string_view aor, std::string_view contact) {
+    return {binding_key{std::string(aor), std::string(contact)}, std::nullopt};
+  }
 };
 
 /// A registrar shard's changes of the last batch window, in order: one
@@ -49,8 +48,6 @@ struct store_flushed {
 } // namespace centralita::actors
 
 // Local messages only, never serialized: no inspect() needed.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::binding_upserted)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::binding_deleted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::binding_changes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::flush_store)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::store_flushed)

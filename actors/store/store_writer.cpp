@@ -54,26 +54,11 @@ struct store_writer_state {
     deps = std::move(d);
   }
 
-  void on_upserted(binding_upserted& m) {
-    std::string k = map_key(m.value.aor(), m.value.contact());
-    pending_change& c = pending[std::move(k)];
-    c.key = {std::string(m.value.aor()), std::string(m.value.contact())};
-    c.upsert = std::move(m.value);  // coalesced: the last change wins
-    arm_tick();
-  }
-
-  void on_deleted(binding_deleted& m) {
-    pending_change& c = pending[map_key(m.key.aor, m.key.contact)];
-    c.key = std::move(m.key);
-    c.upsert.reset();
-    arm_tick();
-  }
-
   void on_changes(binding_changes& m) {
     for (auto& c : m.changes) {
       pending_change& p = pending[map_key(c.key.aor, c.key.contact)];
       p.key = std::move(c.key);
-      p.upsert = std::move(c.upsert);
+      p.upsert = std::move(c.upsert);  // coalesced: the last change wins
     }
     arm_tick();
   }
@@ -120,8 +105,6 @@ struct store_writer_state {
 caf::behavior store_writer(caf::stateful_actor<store_writer_state>* self, store_writer_deps deps) {
   self->state.init(self, std::move(deps));
   return {
-      [self](binding_upserted& m) { self->state.on_upserted(m); },
-      [self](binding_deleted& m) { self->state.on_deleted(m); },
       [self](binding_changes& m) { self->state.on_changes(m); },
       [self](flush_store) { return self->state.on_flush(); },
       [self](store_tick_atom) { self->state.on_tick(); },

@@ -29,8 +29,7 @@ struct store_writer_deps {
 /// The store writer: one per process, spawned detached (its own thread, so no
 /// scheduler worker ever blocks on disk). Lives until it is sent an exit message
 /// (any reason); it owns the store and the pending changes. It takes
-/// `binding_changes` batches (and single `binding_upserted` / `binding_deleted`)
-/// from the registrar shards, coalesces
+/// `binding_changes` batches from the registrar shards, coalesces
 /// changes to the same (aor, contact) (the last one wins), and writes them in one
 /// transaction per batch: `flush_interval` after the first pending change, at once
 /// on `flush_store` (replying `store_flushed`), and, whatever the exit reason,

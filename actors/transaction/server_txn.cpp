@@ -60,12 +60,7 @@ struct server_txn_state {
   void carry_out(const txn::send_response&) {
     if (last_response.empty())
       return;
-    drivers::outbound_message out;
-    out.transport = init().peer.transport;
-    out.destination = init().reply_to;
-    out.local = init().peer.local;
-    out.conn = init().peer.conn;
-    out.bytes = last_response;
+    auto out = init().peer.answer(init().reply_to, last_response);
     auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
     out.on_error = [weak](int err) {
       if (auto strong = caf::actor_cast<caf::actor>(weak))
@@ -147,8 +142,8 @@ struct server_txn_state {
     done = true;
     timers.cancel_all();
     auto& i = init();
-    self->send(i.shard, server_txn_parked{std::move(i.key), std::move(last_response),
-                                          i.peer.transport, i.reply_to, i.peer.local, i.peer.conn,
+    self->send(i.shard, server_txn_parked{std::move(i.key),
+                                          i.peer.answer(i.reply_to, std::move(last_response)),
                                           64 * i.services->txn_timers.t1});
     self->quit();
   }

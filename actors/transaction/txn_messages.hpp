@@ -23,6 +23,19 @@ struct peer_info {
   drivers::endpoint source;   ///< the packet's source
   drivers::endpoint local;    ///< the listening address it arrived on
   drivers::connection_id conn;
+
+  /// An answer to what arrived from this peer: over the same transport, from
+  /// the listener it arrived on, on its connection (TCP), to `destination`
+  /// (RFC 3261 §18.2.2 / RFC 3581 decide that one).
+  drivers::outbound_message answer(const drivers::endpoint& destination, std::string bytes) const {
+    drivers::outbound_message out;
+    out.transport = transport;
+    out.destination = destination;
+    out.local = local;
+    out.conn = conn;
+    out.bytes = std::move(bytes);
+    return out;
+  }
 };
 
 // -- shard -> server transaction -------------------------------------------
@@ -93,12 +106,8 @@ struct server_txn_ended {
 /// from a compact table, so the actor ends now instead of living 64*T1.
 struct server_txn_parked {
   sip::txn::server_key key;
-  std::string response;
-  drivers::transport_kind transport;
-  drivers::endpoint destination;
-  drivers::endpoint local;
-  drivers::connection_id conn;
-  std::chrono::milliseconds linger;  ///< Timer J
+  drivers::outbound_message response;  ///< the final response, addressed as sent
+  std::chrono::milliseconds linger;    ///< Timer J
 };
 /// A response the shard matched to a client transaction (§17.1.3).
 struct txn_response_in {

@@ -70,6 +70,12 @@ std::shared_ptr<binding_store> open_store(const std::string& dir) {
   return store ? std::shared_ptr<binding_store>(std::move(store.value())) : nullptr;
 }
 
+/// One-change batches, as a registrar shard would send them.
+binding_changes upsert(const sip::binding& b) { return {{binding_change::added(b)}}; }
+binding_changes del(std::string_view aor, std::string_view contact) {
+  return {{binding_change::removed(aor, contact)}};
+}
+
 } // namespace
 
 TEST(store_writer, flush_store_writes_coalesced_changes_and_replies) {
@@ -81,11 +87,11 @@ TEST(store_writer, flush_store_writes_coalesced_changes_and_replies) {
   auto a = sample_binding("alice@example.com", "sip:alice@h1", t0 + 600, 1);
   auto a2 = sample_binding("alice@example.com", "sip:alice@h1", t0 + 900, 2);
   auto b = sample_binding("bob@example.com", "sip:bob@h2", t0 + 600);
-  caf::anon_send(w, binding_upserted{a});
-  caf::anon_send(w, binding_upserted{a2});  // replaces the first one
-  caf::anon_send(w, binding_upserted{b});
-  caf::anon_send(w, binding_deleted{{"bob@example.com", "sip:bob@h2"}});  // wins over b
-  caf::anon_send(w, binding_deleted{{"carol@example.com", "sip:carol@h3"}});
+  caf::anon_send(w, upsert(a));
+  caf::anon_send(w, upsert(a2));  // replaces the first one
+  caf::anon_send(w, upsert(b));
+  caf::anon_send(w, del("bob@example.com", "sip:bob@h2"));  // wins over b
+  caf::anon_send(w, del("carol@example.com", "sip:carol@h3"));
   auto r = flush(sys, w);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.written, 3u);
@@ -113,11 +119,11 @@ TEST(store_writer, a_batch_of_changes_coalesces_in_order) {
   auto a2 = sample_binding("alice@example.com", "sip:alice@h1", t0 + 900, 2);
   auto b = sample_binding("bob@example.com", "sip:bob@h2", t0 + 600);
   binding_changes first;
-  first.changes.push_back({{"alice@example.com", "sip:alice@h1"}, a});
-  first.changes.push_back({{"bob@example.com", "sip:bob@h2"}, b});
-  first.changes.push_back({{"bob@example.com", "sip:bob@h2"}, std::nullopt});  // wins over b
+  first.changes.push_back(binding_change::added(a));
+  first.changes.push_back(binding_change::added(b));
+  first.changes.push_back(binding_change::removed("bob@example.com", "sip:bob@h2"));  // wins over b
   binding_changes second;
-  second.changes.push_back({{"alice@example.com", "sip:alice@h1"}, a2});  // wins over a
+  second.changes.push_back(binding_change::added(a2));  // wins over a
   caf::anon_send(w, std::move(first));
   caf::anon_send(w, std::move(second));
   auto r = flush(sys, w);
@@ -141,7 +147,7 @@ TEST(store_writer, flush_reaches_sqlite) {
   caf::actor_system sys{cfg};
   auto w = spawn_store_writer(sys, {open_store(dir.path()), {std::chrono::hours(1)}, nullptr});
   auto a = sample_binding("alice@example.com", "sip:alice@h1", t0 + 600);
-  caf::anon_send(w, binding_upserted{a});
+  caf::anon_send(w, upsert(a));
   auto r = flush(sys, w);
   ASSERT_TRUE(r.ok) << r.error;
   auto rows = load(dir.path());  // a second connection reads while the writer holds one
@@ -156,7 +162,7 @@ TEST(store_writer, failed_write_keeps_changes_and_reports) {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto w = spawn_store_writer(sys, {fake, {std::chrono::hours(1)}, nullptr});
-  caf::anon_send(w, binding_upserted{sample_binding("a@x", "sip:a@h", t0 + 60)});
+  caf::anon_send(w, upsert(sample_binding("a@x", "sip:a@h", t0 + 60)));
   auto r = flush(sys, w);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.error, "disk on fire");
@@ -171,7 +177,7 @@ TEST(store_writer, interval_flush_without_request) {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto w = spawn_store_writer(sys, {open_store(dir.path()), {20ms}, nullptr});
-  caf::anon_send(w, binding_upserted{sample_binding("a@x", "sip:a@h", t0 + 60)});
+  caf::anon_send(w, upsert(sample_binding("a@x", "sip:a@h", t0 + 60)));
   // Bounded wait: poll the file until the write-behind shows up (or give up).
   auto deadline = std::chrono::steady_clock::now() + 10s;
   size_t rows = 0;
@@ -192,9 +198,9 @@ void send_then_shut_down(const std::string& dir, int n, caf::exit_reason reason)
   // A long interval: only the exit path can write these.
   auto w = spawn_store_writer(sys, {open_store(dir), {std::chrono::hours(1)}, nullptr});
   for (int i = 0; i < n; ++i)
-    caf::anon_send(w, binding_upserted{sample_binding(
-                          "user" + std::to_string(i) + "@example.com", "sip:u@h", t0 + 600)});
-  caf::anon_send(w, binding_deleted{{"user0@example.com", "sip:u@h"}});
+    caf::anon_send(w, upsert(sample_binding(
+                          "user" + std::to_string(i) + "@example.com", "sip:u@h", t0 + 600)));
+  caf::anon_send(w, del("user0@example.com", "sip:u@h"));
   caf::anon_send_exit(w, reason);
   // ~actor_system waits for the writer to terminate (its state is destroyed then).
 }
