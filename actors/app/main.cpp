@@ -5,6 +5,7 @@
 #include "actors/system/switch_app.hpp"
 
 #include <malloc.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <memory>
@@ -53,7 +54,11 @@ int main(int argc, char** argv) {
     logs.app->critical("cannot start: {}", started.err().reason);
     return 1;
   }
-  int sig = actors::wait_for_shutdown_signal();
+  int sig = 0;
+  while ((sig = actors::wait_for_signal()) == SIGHUP) {
+    if (auto r = (*app)->reload_script(); !r)
+      logs.app->error("SIGHUP: script not reloaded: {}", r.err().reason);
+  }
   logs.app->info("signal {}: shutting down", sig);
   (*app)->stop();
   logs.app->info("stopped: {}", (*app)->summary());

@@ -24,6 +24,8 @@ Options (they override the config file):
   --data-dir DIR             where store files live (default ./data)
   --users FILE               users for digest auth: "user@domain password" per line
                              (or md5:HA1 / sha256:HA1 instead of the password)
+  --script FILE              the Lua routing script (default scripts/default.lua;
+                             "builtin" for the C++ routing it reproduces)
   --http ADDR:PORT           HTTP API, metrics and event stream (default 127.0.0.1:8080)
   --log-level LEVEL          trace, debug, info, warn, error, critical or off (default info)
   --workers N                scheduler worker threads, each with its own io_uring (default 2)
@@ -34,7 +36,7 @@ Options (they override the config file):
 
 result<cli_outcome> parse_command_line(int argc, char** argv) {
   enum opt : int { o_config = 1000, o_listen, o_domain, o_data_dir, o_http, o_log, o_workers,
-                   o_help, o_version, o_users };
+                   o_help, o_version, o_users, o_script };
   static const option long_opts[] = {
     {"config", required_argument, nullptr, o_config},
     {"listen", required_argument, nullptr, o_listen},
@@ -44,6 +46,7 @@ result<cli_outcome> parse_command_line(int argc, char** argv) {
     {"log-level", required_argument, nullptr, o_log},
     {"workers", required_argument, nullptr, o_workers},
     {"users", required_argument, nullptr, o_users},
+    {"script", required_argument, nullptr, o_script},
     {"help", no_argument, nullptr, o_help},
     {"version", no_argument, nullptr, o_version},
     {nullptr, 0, nullptr, 0},
@@ -108,6 +111,11 @@ result<cli_outcome> parse_command_line(int argc, char** argv) {
         break;
       case o_users:
         out.config.auth.users_file = f.value;
+        break;
+      case o_script:
+        if (f.value.empty())
+          return error{errc::invalid_argument, "--script: empty file name"};
+        out.config.script.file = f.value;
         break;
       case o_http:
         out.config.http.listen = f.value;

@@ -177,6 +177,21 @@ result<void> read_store(table_reader& t, store_config& c) {
   return t.no_unknown_keys();
 }
 
+result<void> read_script(table_reader& t, script_config& c) {
+  CENTRALITA_TRY(t.string("file", c.file));
+  CENTRALITA_TRY(t.boolean("sandbox", c.sandbox));
+  CENTRALITA_TRY(t.integer("max_instructions", c.max_instructions, 1000, 1000000000));
+  CENTRALITA_TRY(t.integer("max_wait", c.max_wait, 1, 86400));
+  CENTRALITA_TRY(t.integer("vms", c.vms, 0, 1024));
+  CENTRALITA_TRY(t.integer("memory_limit_mb", c.memory_limit_mb, 8, 65536));
+  return t.no_unknown_keys();
+}
+
+result<void> read_events(table_reader& t, events_config& c) {
+  CENTRALITA_TRY(t.integer("heartbeat_interval", c.heartbeat_interval, 0, 86400));
+  return t.no_unknown_keys();
+}
+
 result<void> read_http(table_reader& t, http_config& c) {
   CENTRALITA_TRY(t.string("listen", c.listen));
   return t.no_unknown_keys();
@@ -251,12 +266,12 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
     std::string k(key.str());
     auto* table = node.as_table();
     static const std::set<std::string, std::less<>> sections{
-      "core", "scheduler", "sip", "registrar", "auth", "store", "http"};
+      "core", "scheduler", "sip", "registrar", "auth", "store", "http", "script", "events"};
     if (table == nullptr || !sections.count(k))
       return config_error(origin, node.source(), k,
                           table == nullptr ? "unknown top-level key (sections are [core], "
                                              "[scheduler], [sip], [registrar], [auth], "
-                                             "[store], [http])"
+                                             "[store], [http], [script], [events])"
                                            : "unknown section");
     table_reader t(origin, k + ".", *table);
     if (k == "core")
@@ -271,6 +286,10 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
       CENTRALITA_TRY(read_auth(t, cfg.auth));
     else if (k == "store")
       CENTRALITA_TRY(read_store(t, cfg.store));
+    else if (k == "script")
+      CENTRALITA_TRY(read_script(t, cfg.script));
+    else if (k == "events")
+      CENTRALITA_TRY(read_events(t, cfg.events));
     else
       CENTRALITA_TRY(read_http(t, cfg.http));
   }

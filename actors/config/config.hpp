@@ -71,6 +71,23 @@ struct store_config {
   unsigned flush_interval_ms = 1000;  ///< write-behind: at most this much is lost on kill -9
 };
 
+/// The routing script (docs/scripting.md).
+struct script_config {
+  /// The Lua routing script. Empty: scripts/default.lua when it exists in the
+  /// working directory, else the copy built into the binary. "builtin": the
+  /// C++ routing default.lua reproduces (for comparisons).
+  std::string file;
+  bool sandbox = true;                  ///< no io, os.execute, require, debug, load of bytecode
+  unsigned max_instructions = 1000000;  ///< per resumption of a routing run (runaway loops)
+  unsigned max_wait = 3600;             ///< seconds: the longest events.wait / subscription / sleep
+  unsigned vms = 0;                     ///< script VM actors (each a lua_State); 0 = 2 per worker
+  unsigned memory_limit_mb = 256;       ///< per VM: allocations past it fail (a Lua error)
+};
+
+struct events_config {
+  unsigned heartbeat_interval = 20;  ///< seconds between HEARTBEAT events; 0 = none
+};
+
 struct http_config {
   std::string listen = "127.0.0.1:8080";
 };
@@ -86,6 +103,8 @@ struct app_config {
   auth_config auth;
   store_config store;
   http_config http;
+  script_config script;
+  events_config events;
 };
 
 using snapshot = std::shared_ptr<const app_config>;

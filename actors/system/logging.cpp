@@ -15,7 +15,8 @@ loggers make_loggers(const std::string& level_name) {
     l->flush_on(spdlog::level::warn);
     return l;
   };
-  return loggers{make("app"), make("config"), make("reactor"), make("sip"), make("txn")};
+  return loggers{make("app"), make("config"), make("reactor"), make("sip"), make("txn"),
+                 make("script")};
 }
 
 } // namespace centralita::actors

@@ -15,6 +15,7 @@ struct loggers {
   std::shared_ptr<spdlog::logger> reactor;
   std::shared_ptr<spdlog::logger> sip;
   std::shared_ptr<spdlog::logger> txn;
+  std::shared_ptr<spdlog::logger> script;
 };
 
 /// Loggers writing to stderr (colour when it is a terminal) at `level`

@@ -4,6 +4,7 @@
 #include "actors/proxy/proxy_context.hpp"
 #include "actors/registrar/digest_guard.hpp"
 #include "actors/registrar/registrar_shard.hpp"
+#include "actors/script/script_vm.hpp"
 #include "actors/sip/inbound_router.hpp"
 #include "actors/sip/sip_shard.hpp"
 #include "actors/store/sqlite_binding_store.hpp"
@@ -36,6 +37,8 @@
 
 namespace centralita::actors {
 
+extern const char* const builtin_default_script;  // scripts/default.lua, built in
+
 struct switch_app::impl {
   config::snapshot cfg;
   loggers logs;
@@ -60,6 +63,9 @@ struct switch_app::impl {
   caf::actor store_writer;
   caf::actor events;
   std::shared_ptr<event_bus_stats> event_stats = std::make_shared<event_bus_stats>();
+  std::vector<caf::actor> vms;  ///< script VMs (empty: the built-in routing)
+  std::shared_ptr<const script_code> script;
+  std::shared_ptr<script_counters> script_stats = std::make_shared<script_counters>();
   bool stopped = false;
 };
 
@@ -115,6 +121,30 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
   auto p = std::make_unique<impl>();
   p->cfg = cfg;
   p->logs = logs;
+  // The routing script: checked now, so a broken one stops the start with
+  // Lua's message (file:line) instead of answering 500 to everything.
+  if (cfg->script.file != "builtin") {
+    std::shared_ptr<const script_code> code;
+    if (!cfg->script.file.empty()) {
+      auto read = read_script(cfg->script.file, 1);
+      if (!read)
+        return read.err();
+      code = *read;
+    } else if (std::filesystem::exists("scripts/default.lua")) {
+      auto read = read_script("scripts/default.lua", 1);
+      if (!read)
+        return read.err();
+      code = *read;
+    } else {
+      auto builtin = std::make_shared<script_code>();
+      builtin->name = "default.lua (built in)";
+      builtin->text = builtin_default_script;
+      code = builtin;
+    }
+    if (auto ok = check_script(*code, cfg->script.sandbox); !ok)
+      return error{errc::invalid_argument, "routing script: " + ok.err().reason};
+    p->script = code;
+  }
 
   auto features = drivers::probe_uring();
   if (!features.available)
@@ -376,22 +406,73 @@ result<void> switch_app::start() {
 
   unsigned shards = p.cfg->sip.shards != 0 ? p.cfg->sip.shards : 4 * p.cfg->core.workers;
   routing_ptr routing_const = routing;
+  // The SIP shards exist only after the VMs (which need to know them): a
+  // shared list filled below.
+  auto shard_list = std::make_shared<std::vector<caf::actor>>();
+  if (p.script) {
+    unsigned nvms = p.cfg->script.vms != 0 ? p.cfg->script.vms : 2 * p.cfg->core.workers;
+    auto register_auth = make_guard(2000, false);
+    auto proxy_auth = make_guard(2001, true);
+    bool invites = p.cfg->auth.invites_from_local_users;
+    for (unsigned i = 0; i < nvms; ++i) {
+      script_vm_deps d;
+      d.services = p.services;
+      d.routing = routing_const;
+      d.shard_of = [shard_list](std::string_view cid) {
+        return (*shard_list)[std::hash<std::string_view>{}(cid) % shard_list->size()];
+      };
+      d.events = p.events;
+      d.code = p.script;
+      d.sandbox = p.cfg->script.sandbox;
+      d.max_instructions = p.cfg->script.max_instructions;
+      d.max_wait = std::chrono::seconds{p.cfg->script.max_wait};
+      d.memory_limit = std::size_t{p.cfg->script.memory_limit_mb} << 20;
+      if (register_auth)
+        d.register_auth = [register_auth](const sip::message& m, int64_t now) {
+          return register_auth->check(m, now);
+        };
+      if (proxy_auth)
+        d.proxy_auth = [proxy_auth](const sip::message& m, int64_t now) {
+          return proxy_auth->check(m, now);
+        };
+      d.auth_required = [register_auth, proxy_auth, invites](const sip::message& m) {
+        if (!register_auth)
+          return false;
+        if (m.request_method() == sip::method::register_)
+          return true;
+        return invites && proxy_auth->applies_to(m);
+      };
+      d.log = p.logs.script ? p.logs.script : p.logs.app;
+      d.counters = p.script_stats;
+      p.vms.push_back(spawn_script_vm(*p.system, std::move(d)));
+    }
+    p.logs.app->info("routing script {} on {} script VMs", p.script->name, nvms);
+  } else {
+    p.logs.app->info("routing: built in (no script)");
+  }
+  auto vms = p.vms;
   for (unsigned i = 0; i < shards; ++i) {
     sip_shard_deps deps;
     deps.services = p.services;
     deps.core = p.core;
     auto svc = p.services;
-    deps.choose_tu = [svc, routing_const, registrar_of](caf::event_based_actor* shard,
-                                                        const sip::message& m) -> caf::actor {
+    deps.choose_tu = [svc, routing_const, registrar_of, vms](caf::event_based_actor* shard,
+                                                             const sip::message& m) -> caf::actor {
+      auto method = m.request_method();
+      // With a script, every request is a routing run, but the ACK of a 2xx
+      // and a CANCEL nobody holds: those are forwarded statelessly (§16.10, §16.11).
+      if (!vms.empty() && method != sip::method::ack && method != sip::method::cancel)
+        return vms[std::hash<std::string_view>{}(m.call_id()) % vms.size()];
       if (m.request_method() == sip::method::register_) {
         if (auto aor = sip::normalize_aor(m.to().uri))
           return registrar_of(*aor);
       }
       return spawn_proxy_context(shard->home_system(),
-                                 {svc, routing_const, caf::actor_cast<caf::actor>(shard)});
+                                 {svc, routing_const, caf::actor_cast<caf::actor>(shard), nullptr});
     };
     p.shards.push_back(spawn_sip_shard(*p.system, std::move(deps)));
   }
+  *shard_list = p.shards;
   p.router->set_shards(p.shards);
   p.trim = std::make_unique<memory_trim>(*p.reactors.front(), std::chrono::seconds{10});
   p.trim->start();
@@ -415,6 +496,7 @@ void switch_app::stop() {
     caf::scoped_actor self{*p.system};
     std::vector<caf::actor> first = p.shards;
     first.insert(first.end(), p.registrars.begin(), p.registrars.end());
+    first.insert(first.end(), p.vms.begin(), p.vms.end());
     if (p.events)
       first.push_back(p.events);
     for (auto& a : first) {
@@ -446,12 +528,33 @@ void switch_app::stop() {
   }
   p.shards.clear();
   p.registrars.clear();
+  p.vms.clear();
   p.store_writer = nullptr;
   p.events = nullptr;
   p.system.reset();  // waits for the actors, then stops the workers
   p.timers.reset();
   p.hub.reset();     // sockets and buffer rings, before their rings go
   p.reactors.clear();
+}
+
+result<void> switch_app::reload_script() {
+  auto& p = *impl_;
+  if (!p.script)
+    return error{errc::unsupported, "no routing script (the built-in routing is in use)"};
+  if (p.script->name.find("(built in)") != std::string::npos)
+    return error{errc::unsupported, "the routing script is the built-in copy of default.lua; "
+                                    "start with --script FILE to reload one"};
+  auto read = read_script(p.script->name, p.script->generation + 1);
+  if (!read)
+    return read.err();
+  if (auto ok = check_script(**read, p.cfg->script.sandbox); !ok)
+    return ok.err();
+  p.script = *read;
+  for (auto& vm : p.vms)
+    caf::anon_send(vm, script_reload{p.script});
+  p.logs.app->info("routing script {} reloaded (generation {})", p.script->name,
+                   p.script->generation);
+  return {};
 }
 
 std::string switch_app::summary() const {
@@ -477,15 +580,17 @@ void block_shutdown_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
-int wait_for_shutdown_signal() {
+int wait_for_signal() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }

@@ -20,6 +20,9 @@ public:
   result<void> start();
   /// Stops actors, then workers, then sockets. Idempotent.
   void stop();
+  /// Reads the routing script again and, if it compiles, hands it to every
+  /// script VM (SIGHUP): new routings use it, running ones finish on theirs.
+  result<void> reload_script();
   /// One line of counters for the shutdown log.
   std::string summary() const;
 
@@ -30,9 +33,9 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// Blocks SIGINT/SIGTERM (call before any thread starts) and ignores SIGPIPE.
+/// Blocks SIGINT/SIGTERM/SIGHUP (call before any thread starts) and ignores SIGPIPE.
 void block_shutdown_signals();
-/// Waits for SIGINT or SIGTERM; returns the signal number.
-int wait_for_shutdown_signal();
+/// Waits for SIGINT, SIGTERM or SIGHUP; returns the signal number.
+int wait_for_signal();
 
 } // namespace centralita::actors

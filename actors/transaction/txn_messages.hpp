@@ -54,6 +54,9 @@ struct txn_request {
   caf::actor server_txn;
   message_ptr request;
   peer_info peer;
+  /// A routing script decided about authentication already (`location.save`
+  /// after its own `auth.check`, or none): the registrar does not challenge.
+  bool script_routed = false;
 };
 /// The TU answers through the server transaction: the response's bytes.
 struct txn_respond {
