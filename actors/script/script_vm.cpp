@@ -2,7 +2,9 @@
 
 #include "actors/events/event_bus.hpp"
 #include "actors/registrar/location_messages.hpp"
+#include "actors/script/kv_table.hpp"
 #include "actors/script/lua_state.hpp"
+#include "drivers/http/http_client.hpp"
 #include "actors/script/script_messages.hpp"
 #include "actors/sip/stateless_core.hpp"
 #include "actors/system/actor_timers.hpp"
@@ -39,6 +41,18 @@ result<std::shared_ptr<const script_code>> read_script(const std::string& path,
   return std::shared_ptr<const script_code>(std::move(code));
 }
 
+/// The HTTP client's thread → a VM: the answer for wait `token`.
+struct http_done {
+  uint64_t token;
+  std::shared_ptr<drivers::http_response> response;
+};
+
+} // namespace centralita::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::http_done)
+
+namespace centralita::actors {
+
 namespace {
 
 namespace proxy = sip::proxy;
@@ -66,6 +80,7 @@ struct pending_wait {
 struct handler_refs {
   int fn = LUA_NOREF;
   int on_timeout = LUA_NOREF;
+  bool transaction_scope = false;  ///< ends when the request is answered
 };
 
 /// One request's routing: the coroutines running for it (on_request, event
@@ -185,6 +200,7 @@ struct vm_state {
       r.answered = true;
       if (r.failure_co != nullptr)
         r.failure_answered = true;
+      unsubscribe_all(r, true);
     }
     svc().counters->count_response_sent(status);
     self->send(r.server, txn_respond{status, std::move(bytes)});
@@ -218,6 +234,39 @@ struct vm_state {
     return std::make_pair(r, w.co);
   }
 
+  void on_http(const http_done& h) {
+    auto w = take_wait(h.token);
+    if (!w)
+      return;
+    auto [r, co] = *w;
+    auto& resp = *h.response;
+    if (!resp.error.empty()) {
+      lua_pushnil(co);
+      lua_pushlstring(co, resp.error.data(), resp.error.size());
+      resume(*r, co, 2);
+    } else {
+      lua_pushinteger(co, resp.status);
+      lua_createtable(co, 0, static_cast<int>(resp.headers.size()));
+      for (auto& [n, v] : resp.headers) {
+        auto key = events::lower(n);  // names are case-insensitive: one spelling
+        lua_getfield(co, -1, key.c_str());
+        if (lua_isstring(co, -1)) {  // repeated header: comma-joined (RFC 9110 §5.3)
+          std::string joined = lua_tostring(co, -1);
+          joined += ", " + v;
+          lua_pop(co, 1);
+          lua_pushlstring(co, joined.data(), joined.size());
+        } else {
+          lua_pop(co, 1);
+          lua_pushlstring(co, v.data(), v.size());
+        }
+        lua_setfield(co, -2, key.c_str());
+      }
+      lua_pushlstring(co, resp.body.data(), resp.body.size());
+      resume(*r, co, 3);
+    }
+    maybe_finish(*r);
+  }
+
   void on_event(const event_delivery& d);
   void on_subscription_ended(const subscription_ended& e);
   void on_timer(const timer_expired& t);
@@ -241,15 +290,19 @@ struct vm_state {
     lua_setfield(co, -2, "timestamp_ms");
   }
 
-  void unsubscribe_all(run_state& r) {
-    for (auto& [id, h] : r.handlers) {
-      self->send(deps.events, unsubscribe{id});
-      handler_runs.erase(id);
-      auto* L = r.env->st->L();
-      luaL_unref(L, LUA_REGISTRYINDEX, h.fn);
-      luaL_unref(L, LUA_REGISTRYINDEX, h.on_timeout);
+  void unsubscribe_all(run_state& r, bool only_transaction_scope = false) {
+    auto* L = r.env->st->L();
+    for (auto it = r.handlers.begin(); it != r.handlers.end();) {
+      if (only_transaction_scope && !it->second.transaction_scope) {
+        ++it;
+        continue;
+      }
+      self->send(deps.events, unsubscribe{it->first});
+      handler_runs.erase(it->first);
+      luaL_unref(L, LUA_REGISTRYINDEX, it->second.fn);
+      luaL_unref(L, LUA_REGISTRYINDEX, it->second.on_timeout);
+      it = r.handlers.erase(it);
     }
-    r.handlers.clear();
   }
 };
 
@@ -642,9 +695,9 @@ int sip_relay(lua_State* L) {
   } else {
     targets = targets_from(L, 1, "sip.relay");
   }
-  if (targets.empty())
-    return lua_pushnil(L), lua_pushstring(L, "no targets"), 2;
   if (r.failure_co != nullptr && r.context) {
+    if (targets.empty())
+      return lua_pushnil(L), lua_pushstring(L, "no targets"), 2;
     // on_failure: a new set of branches in the same transaction.
     r.failure_relayed = true;
     vm.self->send(r.context, relay_more{std::move(targets), true});
@@ -680,6 +733,8 @@ int sip_relay(lua_State* L) {
     plan->headers = header_table(L, -1, "sip.relay opts.headers");
     lua_pop(L, 1);
   }
+  if (plan->targets.empty() && plan->wait_for_branches.count() == 0)
+    return lua_pushnil(L), lua_pushstring(L, "no targets (an empty list needs opts.wait_for_branches)"), 2;
   plan->ask_on_failure = r.env->has_on_failure;
   plan->tell_replies = r.env->has_on_reply;
   plan->vm = caf::actor_cast<caf::actor>(vm.self);
@@ -943,9 +998,19 @@ int events_subscribe(lua_State* L) {
       h.on_timeout = luaL_ref(L, LUA_REGISTRYINDEX);
     else
       lua_pop(L, 1);
+    if (lua_getfield(L, 4, "scope") == LUA_TSTRING) {
+      std::string_view scope = lua_tostring(L, -1);
+      if (scope == "transaction")
+        h.transaction_scope = true;
+      else if (scope != "call")
+        luaL_error(L, "events.subscribe: opts.scope is 'transaction' or 'call'");
+    }
+    lua_pop(L, 1);
   }
-  if (r.cancelled)
-    return lua_pushnil(L), lua_pushstring(L, "cancelled"), 2;
+  if (r.cancelled || (h.transaction_scope && r.answered)) {
+    luaL_unref(L, LUA_REGISTRYINDEX, h.on_timeout);
+    return lua_pushnil(L), lua_pushstring(L, r.cancelled ? "cancelled" : "answered"), 2;
+  }
   if (t.count() == 0)
     t = std::chrono::milliseconds{1};
   lua_pushvalue(L, 3);
@@ -1052,6 +1117,122 @@ int log_fn(lua_State* L) {
   return 0;
 }
 
+// -- kv ----------------------------------------------------------------------------
+
+kv_table& kv_of(lua_State* L) {
+  auto& vm = vm_of(L);
+  if (!vm.deps.kv)
+    luaL_error(L, "kv: no table configured");
+  return *vm.deps.kv;
+}
+
+std::chrono::milliseconds ttl_arg(lua_State* L, int idx) {
+  if (lua_isnoneornil(L, idx))
+    return std::chrono::milliseconds{0};
+  double s = luaL_checknumber(L, idx);
+  if (!(s >= 0) || !std::isfinite(s))
+    luaL_error(L, "kv: ttl must be a number of seconds >= 0 (0: no expiry)");
+  return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+}
+
+int kv_get(lua_State* L) {
+  auto v = kv_of(L).get(luaL_checkstring(L, 1));
+  if (!v)
+    return lua_pushnil(L), 1;
+  std::visit(
+    [L](auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, std::string>)
+        lua_pushlstring(L, x.data(), x.size());
+      else if constexpr (std::is_same_v<T, int64_t>)
+        lua_pushinteger(L, x);
+      else if constexpr (std::is_same_v<T, double>)
+        lua_pushnumber(L, x);
+      else
+        lua_pushboolean(L, x);
+    },
+    *v);
+  return 1;
+}
+
+int kv_set(lua_State* L) {
+  std::string key = luaL_checkstring(L, 1);
+  kv_table::value v;
+  switch (lua_type(L, 2)) {
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, 2))
+        v = static_cast<int64_t>(lua_tointeger(L, 2));
+      else
+        v = lua_tonumber(L, 2);
+      break;
+    case LUA_TBOOLEAN:
+      v = lua_toboolean(L, 2) != 0;
+      break;
+    case LUA_TSTRING: {
+      std::size_t len = 0;
+      const char* t = lua_tolstring(L, 2, &len);
+      v = std::string(t, len);
+      break;
+    }
+    case LUA_TNIL:
+      kv_of(L).remove(key);
+      return lua_pushboolean(L, 1), 1;
+    default:
+      return luaL_error(L, "kv.set: values are strings, numbers or booleans (got %s)",
+                        luaL_typename(L, 2));
+  }
+  auto r = kv_of(L).set(key, std::move(v), ttl_arg(L, 3));
+  if (!r)
+    return lua_pushnil(L), lua_pushstring(L, r.err().reason.c_str()), 2;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int kv_incr(lua_State* L) {
+  std::string key = luaL_checkstring(L, 1);
+  lua_Integer by = luaL_optinteger(L, 2, 1);
+  auto r = kv_of(L).incr(key, by, ttl_arg(L, 3));
+  if (!r)
+    return lua_pushnil(L), lua_pushstring(L, r.err().reason.c_str()), 2;
+  lua_pushinteger(L, *r);
+  return 1;
+}
+
+int kv_delete(lua_State* L) {
+  lua_pushboolean(L, kv_of(L).remove(luaL_checkstring(L, 1)));
+  return 1;
+}
+
+// -- http --------------------------------------------------------------------------
+
+int http_request_fn(lua_State* L) {
+  auto& vm = vm_of(L);
+  auto& r = current_run(L);
+  if (vm.deps.http == nullptr)
+    luaL_error(L, "http.request: no HTTP client configured");
+  drivers::http_request req;
+  req.method = luaL_checkstring(L, 1);
+  req.url = luaL_checkstring(L, 2);
+  if (!lua_isnoneornil(L, 3)) {
+    std::size_t len = 0;
+    const char* b = luaL_checklstring(L, 3, &len);
+    req.body.assign(b, len);
+  }
+  req.headers = header_table(L, 4, "http.request");
+  req.timeout = seconds_arg(L, 5, std::chrono::seconds{10}, vm.deps.max_wait, "http.request timeout");
+  if (req.timeout.count() <= 0)
+    req.timeout = std::chrono::milliseconds{1};
+  require_yieldable(L, "http.request");
+  if (r.cancelled)
+    return lua_pushnil(L), lua_pushstring(L, "cancelled"), 2;
+  auto token = vm.add_wait(r, L, wait_kind::http);
+  auto me = caf::actor_cast<caf::actor>(vm.self);
+  vm.deps.http->request(std::move(req), [me, token](drivers::http_response resp) {
+    caf::anon_send(me, http_done{token, std::make_shared<drivers::http_response>(std::move(resp))});
+  });
+  return lua_yield(L, 0);
+}
+
 void register_lib(lua_State* L, const char* name, const luaL_Reg* fns) {
   lua_newtable(L);
   luaL_setfuncs(L, fns, 0);
@@ -1126,6 +1307,19 @@ void install_api(lua_State* L, const routing_policy& routing) {
   register_lib(L, "events", events_fns);
   register_lib(L, "timer", timer_fns);
   register_lib(L, "log", log_fns);
+  static const luaL_Reg kv_fns[] = {
+    {"get", kv_get},
+    {"set", kv_set},
+    {"incr", kv_incr},
+    {"delete", kv_delete},
+    {nullptr, nullptr},
+  };
+  static const luaL_Reg http_fns[] = {
+    {"request", http_request_fn},
+    {nullptr, nullptr},
+  };
+  register_lib(L, "kv", kv_fns);
+  register_lib(L, "http", http_fns);
   lua_pushcfunction(L, log_fn<spdlog::level::info>);
   lua_setglobal(L, "print");
   // config: what scripts may want to know of the configuration (read-only by convention)
@@ -1182,6 +1376,8 @@ void vm_state::start_run(txn_request& tr) {
   r.cid = std::string(r.request->call_id());
   r.to_tag = ids->tag();
   deps.counters->runs.fetch_add(1, std::memory_order_relaxed);
+  if (deps.kv && id % 16 == 0)
+    deps.kv->sweep();  // one stripe of the shared table: expired entries give their memory back
   deps.counters->live_runs.fetch_add(1, std::memory_order_relaxed);
   if (r.server)
     by_server.emplace(r.server.address(), id);
@@ -1486,6 +1682,7 @@ void vm_state::on_relay_final(const relay_final& f) {
     return;
   r->final_seen = true;
   r->answered = true;
+  unsubscribe_all(*r, true);
   maybe_finish(*r);
 }
 
@@ -1501,6 +1698,7 @@ void vm_state::on_context_down(const caf::down_msg& m) {
   r->final_seen = true;
   r->answered = true;
   r->context = nullptr;
+  unsubscribe_all(*r, true);
   maybe_finish(*r);
 }
 
@@ -1530,6 +1728,7 @@ caf::behavior script_vm(caf::stateful_actor<vm_state>* self, script_vm_deps deps
     [&st](relay_reply& r) { st.on_relay_reply(r); },
     [&st](const relay_final& f) { st.on_relay_final(f); },
     [&st](const script_reload& r) { st.reload(r); },
+    [&st](const http_done& h) { st.on_http(h); },
   };
 }
 

@@ -4,7 +4,9 @@
 #include "actors/proxy/proxy_context.hpp"
 #include "actors/registrar/digest_guard.hpp"
 #include "actors/registrar/registrar_shard.hpp"
+#include "actors/script/kv_table.hpp"
 #include "actors/script/script_vm.hpp"
+#include "drivers/http/http_client.hpp"
 #include "actors/sip/inbound_router.hpp"
 #include "actors/sip/sip_shard.hpp"
 #include "actors/store/sqlite_binding_store.hpp"
@@ -64,6 +66,8 @@ struct switch_app::impl {
   caf::actor events;
   std::shared_ptr<event_bus_stats> event_stats = std::make_shared<event_bus_stats>();
   std::vector<caf::actor> vms;  ///< script VMs (empty: the built-in routing)
+  std::shared_ptr<kv_table> kv = std::make_shared<kv_table>();
+  std::unique_ptr<drivers::http_client> http;  ///< scripts' http.request
   std::shared_ptr<const script_code> script;
   std::shared_ptr<script_counters> script_stats = std::make_shared<script_counters>();
   bool stopped = false;
@@ -414,6 +418,7 @@ result<void> switch_app::start() {
     auto register_auth = make_guard(2000, false);
     auto proxy_auth = make_guard(2001, true);
     bool invites = p.cfg->auth.invites_from_local_users;
+    p.http = std::make_unique<drivers::http_client>();
     for (unsigned i = 0; i < nvms; ++i) {
       script_vm_deps d;
       d.services = p.services;
@@ -444,6 +449,8 @@ result<void> switch_app::start() {
       };
       d.log = p.logs.script ? p.logs.script : p.logs.app;
       d.counters = p.script_stats;
+      d.kv = p.kv;
+      d.http = p.http.get();
       p.vms.push_back(spawn_script_vm(*p.system, std::move(d)));
     }
     p.logs.app->info("routing script {} on {} script VMs", p.script->name, nvms);
@@ -525,6 +532,9 @@ void switch_app::stop() {
       p.logs.app->info("stopping {} actor(s) still running (transactions in their final timers)",
                        left);
     p.system->await_actors_before_shutdown(false);
+    // Pending http.request answers go to their VMs (stopped by now) while
+    // the actor system still exists.
+    p.http.reset();
   }
   p.shards.clear();
   p.registrars.clear();

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""The example routing scripts of issue 4, each run as is with --script, against sipp:
+
+  scripts/examples/wait-for-register.lua
+    (a1) an INVITE for bob, who is not registered, waits; sipp registers bob (pointing at a
+         sipp UAS) 2 s later; the INVITE is relayed there and the call completes end to end
+    (a2) nobody registers: 480 after the script's WAIT (8 s), not before
+    (a3) the caller CANCELs during the wait: 200 for the CANCEL, 487 for the INVITE, and the
+         wait ends with "cancelled" (the script logs how its wait ended)
+  scripts/examples/late-branch.lua
+    (b1) a call ringing alice's desk phone (sipp UAS that only rings) gets a new branch when
+         alice's mobile registers (sipp REGISTER -> a sipp UAS that answers): the mobile
+         answers, the desk phone gets a CANCEL, the call completes
+    (b2) the same with no contact at all when the call comes: the INVITE waits
+         (opts.wait_for_branches) and goes to the mobile once it registers
+
+    test_script_examples.py --binary build/centralita --source-dir .
+"""
+
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+
+from centralita_test import (Checks, Switch, check_clean_exit, main, new_branch,  # noqa: E402
+                             new_call_id, new_tag, tag_of)
+from sip_core import (SCENARIOS, LoggedUdp, SippUas, invite_request, register_request,  # noqa: E402
+                      run_uac, status_of)
+import sipp as sipp_lib  # noqa: E402
+
+WAIT = 8  # scripts/examples/wait-for-register.lua's WAIT
+
+
+def wait_for_log(switch: Switch, pattern: str, timeout: float) -> bool:
+    """Polls the switch's log (bounded) until a line matches pattern."""
+    deadline = time.monotonic() + timeout
+    rx = re.compile(pattern)
+    while time.monotonic() < deadline:
+        try:
+            if rx.search(switch.stderr_path.read_text(errors="replace")):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def sipp_register(switch: Switch, user: str, contact_port: int) -> sipp_lib.SippResult:
+    """sipp sends one REGISTER for user whose Contact is 127.0.0.1:contact_port."""
+    return sipp_lib.run_sipp(SCENARIOS / "script_register.xml", switch.port, calls=1, rate=1,
+                             global_timeout_s=15, recv_timeout_ms=5000,
+                             extra=["-s", user, "-key", "contact_port", str(contact_port)])
+
+
+class Background:
+    """Runs fn in a thread and keeps its result (the thread is joined with a bound)."""
+
+    def __init__(self, fn) -> None:
+        self.result = None
+        self.error: BaseException | None = None
+        self.t0 = time.monotonic()
+        self.elapsed = 0.0
+
+        def body() -> None:
+            try:
+                self.result = fn()
+            except BaseException as e:  # reported by the check that reads it
+                self.error = e
+            self.elapsed = time.monotonic() - self.t0
+        self.thread = threading.Thread(target=body, daemon=True)
+        self.thread.start()
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout)
+
+
+def register_python(switch: Switch, user: str, contact: str) -> int | None:
+    c = LoggedUdp()
+    try:
+        c.send(register_request(switch.port, user, contacts=[contact], expires=600, local_port=c.port),
+               switch.port)
+        return status_of(c.recv(5))
+    finally:
+        c.close()
+
+
+def wait_for_register(checks: Checks, args) -> None:
+    script = Path(args.source_dir) / "scripts" / "examples" / "wait-for-register.lua"
+    switch = Switch(args.binary, ["--script", str(script)], log_level="info").start()
+    try:
+        # (a1)
+        label = "(a1) wait-for-register, bob registers 2 s later"
+        uas = SippUas("core_uas_answer.xml", calls=1, timeout_s=40).start()
+        try:
+            call = Background(lambda: run_uac("core_uac_call.xml", switch.port, service="bob",
+                                              timeout_s=30, recv_timeout_ms=20000))
+            waiting = wait_for_log(switch, r"no contact for bob@127\.0\.0\.1 - waiting", 10)
+            checks.check(f"{label}: the INVITE's routing suspends waiting for REGISTER aor=bob",
+                         waiting, switch.stderr_tail())
+            time.sleep(2)  # the scenario: bob's phone comes up 2 s later
+            reg = sipp_register(switch, "bob", uas.port)
+            checks.check(f"{label}: sipp's REGISTER for bob gets 200",
+                         reg.exit_code == 0 and reg.successful == 1, reg.output_tail)
+            call.join(40)
+            uas.wait(10)
+            uac = call.result
+            checks.check(f"{label}: the call completes end to end (INVITE relayed to the new contact, "
+                         f"180, 200, ACK, BYE) after {call.elapsed:.1f} s",
+                         uac is not None and uac.ok and uac.result.successful == 1
+                         and uas.exit_code == 0 and uas.successful() == 1,
+                         (uac.detail() if uac else repr(call.error)) + "\n" + uas.detail(3000)
+                         + "\n" + switch.stderr_tail())
+            checks.check(f"{label}: not before the REGISTER ({call.elapsed:.1f} s >= 2 s)",
+                         call.elapsed >= 2.0)
+            checks.check(f"{label}: the script saw the REGISTER event and relayed",
+                         wait_for_log(switch, r"bob@127\.0\.0\.1 registered from .* - relaying", 5),
+                         switch.stderr_tail())
+        finally:
+            uas.stop()
+            uas.cleanup()
+
+        # (a2)
+        label = f"(a2) wait-for-register, nobody registers"
+        c = LoggedUdp()
+        try:
+            branch, cid, ftag = new_branch(), new_call_id(), new_tag()
+            t0 = time.monotonic()
+            c.send(invite_request(switch.port, "nobody", c.port, branch=branch, call_id=cid,
+                                  from_tag=ftag), switch.port)
+            msgs = c.collect(WAIT + 8, cid, until=lambda ms: any((m.status or 0) >= 200 for m in ms))
+            elapsed = time.monotonic() - t0
+            final = next((m for m in msgs if (m.status or 0) >= 200), None)
+            codes = [m.status for m in msgs]
+            checks.check(f"{label}: 100 Trying at once, then 480 (got {codes} after {elapsed:.1f} s)",
+                         final is not None and final.status == 480 and codes[0] == 100, c.dump())
+            checks.check(f"{label}: the 480 comes after the script's {WAIT} s wait, not before",
+                         final is not None and WAIT - 0.5 <= elapsed <= WAIT + 5, f"{elapsed:.1f} s")
+            checks.check(f"{label}: the script saw the wait end with \"timeout\"",
+                         wait_for_log(switch, r"wait for nobody@127\.0\.0\.1 ended: timeout", 5),
+                         switch.stderr_tail())
+            if final is not None:
+                c.send(invite_request(switch.port, "nobody", c.port, branch=branch, call_id=cid,
+                                      from_tag=ftag, method="ACK", to_tag=tag_of(final.get("to"))),
+                       switch.port)
+        finally:
+            c.close()
+
+        # (a3)
+        label = "(a3) wait-for-register, CANCEL during the wait"
+        c = LoggedUdp()
+        try:
+            branch, cid, ftag = new_branch(), new_call_id(), new_tag()
+            c.send(invite_request(switch.port, "carol", c.port, branch=branch, call_id=cid,
+                                  from_tag=ftag), switch.port)
+            waiting = wait_for_log(switch, r"no contact for carol@127\.0\.0\.1 - waiting", 10)
+            checks.check(f"{label}: the INVITE waits", waiting, switch.stderr_tail())
+            t0 = time.monotonic()
+            c.send(invite_request(switch.port, "carol", c.port, branch=branch, call_id=cid,
+                                  from_tag=ftag, method="CANCEL"), switch.port)
+            msgs = c.collect(5, cid, until=lambda ms: any(m.status == 487 for m in ms)
+                             and any(m.status == 200 for m in ms))
+            elapsed = time.monotonic() - t0
+            cseqs = {(m.status, (m.get("cseq") or "").split()[-1]) for m in msgs if m.status}
+            checks.check(f"{label}: 200 for the CANCEL and 487 for the INVITE within "
+                         f"{elapsed:.1f} s (got {sorted(cseqs)})",
+                         (200, "CANCEL") in cseqs and (487, "INVITE") in cseqs, c.dump())
+            checks.check(f"{label}: the wait ended with \"cancelled\" (and was freed)",
+                         wait_for_log(switch, r"wait for carol@127\.0\.0\.1 ended: cancelled", 5),
+                         switch.stderr_tail())
+            final = next((m for m in msgs if m.status == 487), None)
+            if final is not None:
+                c.send(invite_request(switch.port, "carol", c.port, branch=branch, call_id=cid,
+                                      from_tag=ftag, method="ACK", to_tag=tag_of(final.get("to"))),
+                       switch.port)
+        finally:
+            c.close()
+        check_clean_exit(checks, switch)
+    finally:
+        switch.stop(check=False)
+
+
+def late_branch(checks: Checks, args) -> None:
+    script = Path(args.source_dir) / "scripts" / "examples" / "late-branch.lua"
+    switch = Switch(args.binary, ["--script", str(script)], log_level="info").start()
+    try:
+        # (b1)
+        label = "(b1) late-branch, mobile registers while the desk phone rings"
+        desk = SippUas("core_uas_ring_cancel.xml", calls=1, timeout_s=40).start()
+        mobile = SippUas("core_uas_answer.xml", calls=1, timeout_s=40).start()
+        try:
+            status = register_python(switch, "alice", desk.contact)
+            checks.check(f"{label}: the desk phone registers (200)", status == 200, str(status))
+            call = Background(lambda: run_uac("core_uac_call.xml", switch.port, service="alice",
+                                              timeout_s=30, recv_timeout_ms=20000))
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and "INVITE sip:" not in desk.messages():
+                time.sleep(0.05)
+            checks.check(f"{label}: the desk phone rings first", "INVITE sip:" in desk.messages(),
+                         desk.detail(3000))
+            reg = sipp_register(switch, "alice", mobile.port)
+            checks.check(f"{label}: sipp's REGISTER for the mobile gets 200",
+                         reg.exit_code == 0 and reg.successful == 1, reg.output_tail)
+            call.join(40)
+            mobile.wait(10)
+            desk.wait(10)
+            uac = call.result
+            checks.check(f"{label}: the mobile gets the INVITE as a new branch and the call completes "
+                         f"end to end",
+                         uac is not None and uac.ok and uac.result.successful == 1
+                         and mobile.exit_code == 0 and mobile.successful() == 1,
+                         (uac.detail() if uac else repr(call.error)) + "\n" + mobile.detail(3000)
+                         + "\n" + switch.stderr_tail())
+            checks.check(f"{label}: the desk phone's branch is CANCELled (200/487/ACK)",
+                         desk.exit_code == 0 and desk.successful() == 1, desk.detail(3000))
+            checks.check(f"{label}: the script's handler added the branch",
+                         wait_for_log(switch, r"new contact \S+ for alice@127\.0\.0\.1 added as a branch", 5),
+                         switch.stderr_tail())
+        finally:
+            for u in (desk, mobile):
+                u.stop()
+                u.cleanup()
+
+        # (b2)
+        label = "(b2) late-branch, no contact when the call comes"
+        mobile = SippUas("core_uas_answer.xml", calls=1, timeout_s=40).start()
+        try:
+            call = Background(lambda: run_uac("core_uac_call.xml", switch.port, service="dave",
+                                              timeout_s=30, recv_timeout_ms=20000))
+            checks.check(f"{label}: the INVITE waits for a branch",
+                         wait_for_log(switch, r"ringing 0 contact\(s\) of dave@127\.0\.0\.1", 10),
+                         switch.stderr_tail())
+            reg = sipp_register(switch, "dave", mobile.port)
+            checks.check(f"{label}: sipp's REGISTER for the mobile gets 200",
+                         reg.exit_code == 0 and reg.successful == 1, reg.output_tail)
+            call.join(40)
+            mobile.wait(10)
+            uac = call.result
+            checks.check(f"{label}: the waiting INVITE goes to the mobile and the call completes",
+                         uac is not None and uac.ok and uac.result.successful == 1
+                         and mobile.exit_code == 0 and mobile.successful() == 1,
+                         (uac.detail() if uac else repr(call.error)) + "\n" + mobile.detail(3000)
+                         + "\n" + switch.stderr_tail())
+        finally:
+            mobile.stop()
+            mobile.cleanup()
+        check_clean_exit(checks, switch)
+    finally:
+        switch.stop(check=False)
+
+
+def run(checks: Checks, args) -> None:
+    if sipp_lib.sipp_binary() is None:
+        checks.check("sipp is installed", False, "sip-tester missing: .ci/install-deps installs it")
+        return
+    wait_for_register(checks, args)
+    late_branch(checks, args)
+
+
+if __name__ == "__main__":
+    main(run)
