@@ -569,6 +569,8 @@ struct proxy_state {
       if (rc && rc->pending_branches().empty() && !rc->final_sent()) {
         if (deps.plan && plan().ask_on_failure)
           out_of_targets();
+        else if (branches.empty())
+          respond(480);  // nobody came: not the 408 of a branch that never answered
         else
           apply(rc->finish());
       }
