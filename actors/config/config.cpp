@@ -147,6 +147,7 @@ result<void> read_sip(table_reader& t, sip_config& c, const std::string& origin)
   CENTRALITA_TRY(t.boolean("record_route", c.record_route));
   CENTRALITA_TRY(t.boolean("relay_foreign", c.relay_foreign));
   CENTRALITA_TRY(t.string("outbound_proxy", c.outbound_proxy));
+  CENTRALITA_TRY(t.integer("max_call_duration", c.max_call_duration, 60, 604800));
   if (!c.outbound_proxy.empty())
     if (auto parsed = parse_listen(c.outbound_proxy); !parsed)
       return config_error(origin, t.node("outbound_proxy")->source(), "sip.outbound_proxy",

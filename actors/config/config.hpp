@@ -49,6 +49,7 @@ struct sip_config {
   bool record_route = true;        ///< Record-Route on dialog-forming requests
   bool relay_foreign = false;      ///< requests for foreign domains: relay (true) or 403
   std::string outbound_proxy;      ///< next hop for foreign domains, "[udp:|tcp:]ADDR:PORT"
+  unsigned max_call_duration = 43200;  ///< seconds a call is tracked without its BYE (CALL_END "expired")
 };
 
 struct registrar_config {

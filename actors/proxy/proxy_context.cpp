@@ -3,6 +3,8 @@
 #include "actors/sip/stateless_core.hpp"
 #include "actors/system/actor_timers.hpp"
 #include "actors/transaction/client_txn.hpp"
+#include "actors/sip/messages.hpp"
+#include "protocols/sip/dialog/hangup.hpp"
 #include "protocols/sip/id_generator.hpp"
 #include "protocols/sip/proxy/forwarding.hpp"
 #include "protocols/sip/proxy/request_rules.hpp"
@@ -35,6 +37,7 @@ struct branch_info {
   caf::actor txn;
   timer_handle timer_c;
   uint64_t index = 0;
+  flow sent_to;  ///< where its request went (the callee's flow when it answers 2xx)
 };
 
 std::optional<drivers::endpoint> resolve_literal(std::string host, uint16_t port) {
@@ -90,14 +93,41 @@ struct proxy_state {
 
   // -- answering upstream ----------------------------------------------------
 
-  void send_upstream(int status, std::string bytes) {
+  void send_upstream(int status, std::string bytes, const sip::message* response = nullptr) {
     if (status >= 200) {
       final_sent = true;
       if (deps.plan)
         self->send(plan().vm, relay_final{plan().run, status});
+      report_outcome(status, response);
     }
     svc().counters->count_response_sent(status);
     self->send(server, txn_respond{status, std::move(bytes)});
+  }
+
+  /// The shard's call table learns how an initial INVITE ended.
+  void report_outcome(int status, const sip::message* response) {
+    if (!request || request->request_method() != sip::method::invite
+        || !request->to().tag.empty() || !deps.shard)
+      return;
+    call_outcome o;
+    o.call_id = cid;
+    o.status = status;
+    if (response != nullptr) {
+      o.reason = response->reason_phrase();
+      if (status < 300) {
+        o.to_tag = response->to().tag;
+        if (auto c = response->contact())
+          o.callee_contact = c->uri;
+        o.callee_route = sip::dialog::callee_route(*response, *routing().identity);
+        if (auto best = rc ? rc->best_branch() : std::nullopt)
+          if (auto it = branches.find(*best); it != branches.end()) {
+            o.callee_transport = it->second.sent_to.transport;
+            o.callee_flow = it->second.sent_to.destination;
+            o.callee_conn = it->second.sent_to.conn;
+          }
+      }
+    }
+    self->send(deps.shard, std::move(o));
   }
 
   void respond(int status, std::string_view reason = {},
@@ -109,13 +139,13 @@ struct proxy_state {
       return;
     for (auto& [n, v] : headers)
       r->add_header(n, v);
-    send_upstream(status, r->serialize());
+    send_upstream(status, r->serialize(), &*r);
   }
 
   void respond_message(const sip::message& m) {
     if (!server || final_sent)
       return;
-    send_upstream(m.status(), m.serialize());
+    send_upstream(m.status(), m.serialize(), &m);
   }
 
   // -- routing ---------------------------------------------------------------
@@ -497,6 +527,7 @@ struct proxy_state {
     branch_info info;
     info.txn = txn;
     info.index = next_index++;
+    info.sent_to = f;
     if (m.request_method() == sip::method::invite)  // §16.6 step 11: Timer C
       info.timer_c = svc().timers->arm(self, branch_timeout(), info.index);
     svc().sip_log->debug("[cid={}] branch {} to {} via {}", cid, id, target.uri,
@@ -541,7 +572,7 @@ struct proxy_state {
       auto& up = *d.forward;
       if (up.response) {
         if (proxy::prepare_response(*up.response))  // §16.7 step 3
-          send_upstream(up.status, up.response->serialize());
+          send_upstream(up.status, up.response->serialize(), &*up.response);
       } else {
         respond(up.status);
       }

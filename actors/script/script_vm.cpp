@@ -6,6 +6,7 @@
 #include "actors/script/lua_state.hpp"
 #include "drivers/http/http_client.hpp"
 #include "actors/script/script_messages.hpp"
+#include "actors/sip/messages.hpp"
 #include "actors/sip/stateless_core.hpp"
 #include "actors/system/actor_timers.hpp"
 #include "protocols/events/catalogue.hpp"
@@ -94,6 +95,7 @@ struct run_state {
   std::string cid;
   std::string to_tag;
   std::string route_class;  ///< req.routing
+  bool initial_invite = false;  ///< an INVITE outside a dialog: a call (CALL_* events)
   int req_ref = LUA_NOREF;
   bool answered = false;    ///< a final response went (or will go) upstream
   bool relayed = false;
@@ -107,6 +109,7 @@ struct run_state {
   std::map<lua_State*, int> coros;  ///< live coroutines → registry reference
   std::unordered_set<uint64_t> waits;
   std::map<subscription_id, handler_refs> handlers;
+  subscription_id call_end_sub = 0;  ///< CALL_END of this call: ends its call-scope handlers
 };
 
 struct vm_state;
@@ -123,6 +126,7 @@ struct vm_state {
   std::unordered_map<caf::actor_addr, uint64_t> by_context;
   std::unordered_map<uint64_t, pending_wait> waits;     ///< token → suspended coroutine
   std::unordered_map<subscription_id, uint64_t> handler_runs;
+  std::unordered_map<subscription_id, uint64_t> call_end_runs;
   run_state* current = nullptr;  ///< the run whose coroutine is running
   uint64_t next_run = 0;
   std::optional<sip::id_generator> ids;
@@ -204,6 +208,8 @@ struct vm_state {
     }
     svc().counters->count_response_sent(status);
     self->send(r.server, txn_respond{status, std::move(bytes)});
+    if (status >= 200 && r.initial_invite)
+      self->send(deps.shard_of(r.cid), call_outcome{r.cid, status, {}, {}, {}, {}, {}, {}, {}});
   }
 
   // -- waits -------------------------------------------------------------------------
@@ -450,7 +456,7 @@ int req_set_ruri(lua_State* L) {
   auto& r = run_of_request(L, 1);
   refuse_after_relay(L, r, "req:set_ruri");
   std::string uri = luaL_checkstring(L, 2);
-  if (!proxy::sip_uri::parse(uri))
+  if (auto u = proxy::sip_uri::parse(uri); !u || !u->is_sip())
     luaL_error(L, "req:set_ruri: '%s' is not a SIP URI", uri.c_str());
   request_of(L, r).set_request_uri(uri);
   return 0;
@@ -655,7 +661,7 @@ relay_target target_from(lua_State* L, int idx, const char* what) {
   } else {
     luaL_error(L, "%s: a target is a SIP URI string or a contact table", what);
   }
-  if (!proxy::sip_uri::parse(t.uri))
+  if (auto u = proxy::sip_uri::parse(t.uri); !u || !u->is_sip())
     luaL_error(L, "%s: '%s' is not a SIP URI", what, t.uri.c_str());
   return t;
 }
@@ -761,6 +767,19 @@ int sip_append_branch(lua_State* L) {
   if (r.final_seen || r.cancelled)
     return lua_pushnil(L), lua_pushstring(L, "the transaction has been answered"), 2;
   vm.self->send(r.context, relay_more{std::move(targets), false});
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int sip_hangup(lua_State* L) {
+  auto& vm = vm_of(L);
+  std::string cid;
+  if (lua_isnoneornil(L, 1))
+    cid = current_run(L).cid;
+  else
+    cid = luaL_checkstring(L, 1);
+  std::string reason = luaL_optstring(L, 2, "hangup by script");
+  vm.self->send(vm.deps.shard_of(cid), hangup_call{cid, reason});
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1016,8 +1035,22 @@ int events_subscribe(lua_State* L) {
   lua_pushvalue(L, 3);
   h.fn = luaL_ref(L, LUA_REGISTRYINDEX);
   auto id = next_subscription_id();
+  bool call_scope = !h.transaction_scope;
   r.handlers.emplace(id, h);
   vm.handler_runs.emplace(id, r.id);
+  if (call_scope && r.initial_invite && r.call_end_sub == 0) {
+    // A call-scope handler of a call ends with the call.
+    std::vector<std::pair<std::string, std::string>> cond{{"call_id", r.cid}};
+    auto end = events::filter::make("CALL_END", cond);
+    if (end) {
+      r.call_end_sub = next_subscription_id();
+      vm.call_end_runs.emplace(r.call_end_sub, r.id);
+      vm.self->send(vm.deps.events,
+                    subscribe{r.call_end_sub, std::move(end.value()),
+                              caf::actor_cast<caf::actor>(vm.self), subscription_mode::once,
+                              vm.deps.max_wait, 16});
+    }
+  }
   vm.self->send(vm.deps.events, subscribe{id, std::move(f), caf::actor_cast<caf::actor>(vm.self),
                                           subscription_mode::persistent, t, 1024});
   lua_pushinteger(L, static_cast<lua_Integer>(id));
@@ -1270,6 +1303,7 @@ void install_api(lua_State* L, const routing_policy& routing) {
     {"relay", sip_relay},
     {"append_branch", sip_append_branch},
     {"answer_locally", sip_answer_locally},
+    {"hangup", sip_hangup},
     {nullptr, nullptr},
   };
   static const luaL_Reg location_fns[] = {
@@ -1384,6 +1418,7 @@ void vm_state::start_run(txn_request& tr) {
   auto& m = *r.request;
   auto& us = *routing().identity;
   auto method = m.request_method();
+  r.initial_invite = method == sip::method::invite && m.to().tag.empty();
   // What every route does first, as the built-in routing does (RFC 3261
   // §16.3): Max-Forwards, validation, 100 Trying, Route preprocessing (§16.4).
   if (method == sip::method::register_) {
@@ -1480,6 +1515,11 @@ void vm_state::end_coroutine(run_state& r, lua_State* co) {
 }
 
 void vm_state::maybe_finish(run_state& r) {
+  if (r.handlers.empty() && r.call_end_sub != 0) {
+    self->send(deps.events, unsubscribe{r.call_end_sub});
+    call_end_runs.erase(r.call_end_sub);
+    r.call_end_sub = 0;
+  }
   if (!r.coros.empty() || !r.waits.empty() || !r.handlers.empty())
     return;
   if (r.relayed && !r.final_seen)
@@ -1516,6 +1556,16 @@ void vm_state::finish(run_state& r) {
 }
 
 void vm_state::on_event(const event_delivery& d) {
+  if (auto ce = call_end_runs.find(d.id); ce != call_end_runs.end()) {
+    auto* r = find_run(ce->second);
+    call_end_runs.erase(ce);
+    if (r != nullptr) {
+      r->call_end_sub = 0;
+      unsubscribe_all(*r);  // the call is over: so are its handlers
+      maybe_finish(*r);
+    }
+    return;
+  }
   if (waits.count(d.id)) {
     auto w = take_wait(d.id);
     if (!w)
@@ -1540,6 +1590,12 @@ void vm_state::on_event(const event_delivery& d) {
 }
 
 void vm_state::on_subscription_ended(const subscription_ended& e) {
+  if (auto ce = call_end_runs.find(e.id); ce != call_end_runs.end()) {
+    if (auto* r = find_run(ce->second))
+      r->call_end_sub = 0;
+    call_end_runs.erase(ce);
+    return;
+  }
   if (waits.count(e.id)) {
     auto w = take_wait(e.id);
     if (!w)

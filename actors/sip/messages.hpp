@@ -5,7 +5,9 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace centralita::actors {
 
@@ -22,7 +24,32 @@ struct sip_received {
   std::string bytes;
 };
 
+/// How an initial INVITE was answered, for the call table of the SIP shard
+/// that owns its Call-ID (CALL_ANSWER / CALL_END events, sip.hangup): from the
+/// proxy context that forwarded the final response, or the script VM that
+/// answered it.
+struct call_outcome {
+  std::string call_id;
+  int status = 0;
+  std::string reason;
+  // For a 2xx: the callee's end of the dialog.
+  std::string to_tag;
+  std::string callee_contact;
+  std::vector<std::string> callee_route;  ///< nearest hop first
+  drivers::transport_kind callee_transport = drivers::transport_kind::udp;
+  std::optional<drivers::endpoint> callee_flow;  ///< where the answering branch went
+  drivers::connection_id callee_conn;
+};
+
+/// End a call: a BYE to each party (RFC 3261 §15.1.1), CALL_END with `reason`.
+struct hangup_call {
+  std::string call_id;
+  std::string reason;
+};
+
 } // namespace centralita::actors
 
 // Local messages only, never serialized: no inspect() needed.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::sip_received)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::call_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::hangup_call)

@@ -19,6 +19,9 @@ struct sip_counters {
   std::atomic<uint64_t> bad_responses{0};         ///< unparseable responses: dropped
   std::atomic<uint64_t> stray_responses{0};       ///< responses matching no transaction: dropped
   std::atomic<uint64_t> acks_absorbed{0};         ///< ACKs for stateless non-2xx answers
+  std::atomic<uint64_t> calls_started{0};         ///< initial INVITEs (CALL_START; HEARTBEAT's cps)
+  std::atomic<int64_t> active_calls{0};           ///< started and not ended (CALL_END)
+  std::atomic<int64_t> server_transactions{0};    ///< live server transaction actors
   std::atomic<uint64_t> oversized{0};             ///< over max_message_size (TCP: 513 sent)
 
   void count_request(sip::method m) {

@@ -1,7 +1,12 @@
 #include "actors/sip/sip_shard.hpp"
 
 #include "actors/system/actor_timers.hpp"
+#include "actors/events/event_bus.hpp"
+#include "actors/transaction/client_txn.hpp"
 #include "actors/transaction/server_txn.hpp"
+#include "protocols/sip/dialog/hangup.hpp"
+#include "protocols/sip/dtmf_info.hpp"
+#include "protocols/sip/id_generator.hpp"
 #include "protocols/sip/proxy/forwarding.hpp"
 #include "protocols/sip/routing_key.hpp"
 #include "protocols/sip/transaction/transaction_key.hpp"
@@ -41,6 +46,235 @@ struct sip_shard_state {
   std::deque<std::pair<std::chrono::steady_clock::time_point, txn::server_key>> parked_order;
   timer_handle parked_sweep;
   static constexpr uint64_t parked_sweep_tag = 1;
+  static constexpr uint64_t call_sweep_tag = 2;
+
+  // -- the call table ----------------------------------------------------------
+  struct call_entry {
+    sip::dialog::party caller;
+    sip::dialog::party callee;
+    std::string ruri;
+    peer_info caller_peer;
+    drivers::transport_kind callee_transport = drivers::transport_kind::udp;
+    std::optional<drivers::endpoint> callee_flow;
+    drivers::connection_id callee_conn;
+    uint32_t caller_cseq = 0;
+    uint32_t callee_cseq = 0;
+    std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point answered_at;
+    bool answered = false;
+  };
+  std::unordered_map<std::string, call_entry> calls;
+  timer_handle call_sweep;
+  std::optional<sip::id_generator> ids;
+
+  void publish(events::event ev) {
+    if (deps.events)
+      self->send(deps.events, publish_event{std::move(ev)});
+  }
+
+  events::event call_event(std::string_view name, const std::string& cid, const call_entry& c) {
+    events::event ev(name);
+    ev.set("call_id", cid);
+    ev.set("from", c.caller.uri);
+    ev.set("to", c.callee.uri);
+    ev.set("ruri", c.ruri);
+    return ev;
+  }
+
+  void on_call_start(const sip::message& m, const peer_info& peer) {
+    std::string cid(m.call_id());
+    if (calls.count(cid))
+      return;  // a new INVITE transaction for a call we know (e.g. after a 401)
+    call_entry c;
+    auto from = m.from();
+    auto to = m.to();
+    c.caller = sip::dialog::party{from.uri, from.display, from.tag,
+                                  m.contact() ? m.contact()->uri : std::string{},
+                                  sip::dialog::caller_route(m)};
+    c.callee.uri = to.uri;
+    c.callee.display = to.display;
+    c.ruri = m.request_uri();
+    c.caller_peer = peer;
+    c.caller_cseq = m.cseq();
+    c.started = std::chrono::steady_clock::now();
+    svc().counters->calls_started.fetch_add(1, std::memory_order_relaxed);
+    svc().counters->active_calls.fetch_add(1, std::memory_order_relaxed);
+    publish(call_event("CALL_START", cid, c));
+    calls.emplace(std::move(cid), std::move(c));
+    if (!call_sweep.valid())
+      call_sweep = svc().timers->arm(self, std::chrono::seconds{60}, call_sweep_tag);
+  }
+
+  void end_call(std::unordered_map<std::string, call_entry>::iterator it, int code,
+                std::string_view reason) {
+    auto& c = it->second;
+    auto ev = call_event("CALL_END", it->first, c);
+    ev.set("code", std::to_string(code));
+    ev.set("reason", std::string(reason));
+    int64_t ms = 0;
+    if (c.answered)
+      ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now() - c.answered_at)
+             .count();
+    ev.set("duration_ms", std::to_string(ms));
+    publish(std::move(ev));
+    svc().counters->active_calls.fetch_sub(1, std::memory_order_relaxed);
+    calls.erase(it);
+  }
+
+  void on_call_outcome(call_outcome& o) {
+    auto it = calls.find(o.call_id);
+    if (it == calls.end())
+      return;
+    auto& c = it->second;
+    if (o.status >= 200 && o.status < 300) {
+      if (c.answered)
+        return;  // a second 2xx of a forked call: the first one made the call
+      c.answered = true;
+      c.answered_at = std::chrono::steady_clock::now();
+      c.callee.tag = std::move(o.to_tag);
+      c.callee.contact = std::move(o.callee_contact);
+      c.callee.route = std::move(o.callee_route);
+      c.callee_transport = o.callee_transport;
+      c.callee_flow = o.callee_flow;
+      c.callee_conn = o.callee_conn;
+      auto ev = call_event("CALL_ANSWER", it->first, c);
+      ev.set("code", std::to_string(o.status));
+      ev.set("reason", o.reason);
+      publish(std::move(ev));
+      return;
+    }
+    if (o.status >= 300 && !c.answered)
+      end_call(it, o.status, o.reason);
+  }
+
+  /// An in-dialog request passing through: CSeq bookkeeping, BYE, DTMF.
+  void on_in_dialog(const sip::message& m) {
+    auto method = m.request_method();
+    if (method == sip::method::info)
+      publish_dtmf(m);
+    auto it = calls.find(std::string(m.call_id()));
+    if (it == calls.end())
+      return;
+    auto& c = it->second;
+    bool from_caller = m.from().tag == c.caller.tag;
+    if (method != sip::method::ack && method != sip::method::cancel) {
+      auto& seen = from_caller ? c.caller_cseq : c.callee_cseq;
+      seen = std::max(seen, m.cseq());
+    }
+    if (method == sip::method::bye)
+      end_call(it, 200, from_caller ? "caller hung up" : "callee hung up");
+  }
+
+  void publish_dtmf(const sip::message& m) {
+    auto type = m.header("Content-Type");
+    if (!type)
+      return;
+    auto d = sip::parse_dtmf_info(*type, m.body());
+    if (!d) {
+      if (d.err().code != errc::unsupported)
+        svc().sip_log->debug("[cid={}] INFO with a bad DTMF body: {}", m.call_id(), d.err().reason);
+      return;
+    }
+    events::event ev("DTMF");
+    ev.set("call_id", std::string(m.call_id()));
+    ev.set("digit", std::string(1, d->digit));
+    ev.set("duration_ms", std::to_string(d->duration_ms));
+    ev.set("source", "info");
+    publish(std::move(ev));
+  }
+
+  void on_hangup(const hangup_call& h) {
+    auto it = calls.find(h.call_id);
+    if (it == calls.end()) {
+      svc().sip_log->info("[cid={}] hangup: no such call", h.call_id);
+      return;
+    }
+    auto& c = it->second;
+    if (!c.answered) {
+      svc().sip_log->info("[cid={}] hangup: the call is not answered yet (nothing to BYE)",
+                          h.call_id);
+      return;
+    }
+    std::string reason_header = "SIP;cause=200;text=\"" + sanitize(h.reason) + "\"";
+    // To the callee, as if the caller hung up; to the caller, as if the callee did.
+    send_bye(h.call_id, c.caller, c.callee, c.caller_cseq + 1, c.callee_transport,
+             c.callee_flow, c.callee_conn, reason_header);
+    send_bye(h.call_id, c.callee, c.caller, c.callee_cseq + 1, c.caller_peer.transport,
+             c.caller_peer.source, c.caller_peer.conn, reason_header);
+    svc().sip_log->info("[cid={}] hung up ({}): BYE to both parties", h.call_id, h.reason);
+    end_call(it, 200, h.reason.empty() ? "hangup" : h.reason);
+  }
+
+  static std::string sanitize(std::string_view s) {
+    std::string out;
+    for (char ch : s)
+      if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20)
+        out += ch;
+    return out;
+  }
+
+  void send_bye(const std::string& cid, const sip::dialog::party& from,
+                const sip::dialog::party& to, uint32_t cseq, drivers::transport_kind transport,
+                std::optional<drivers::endpoint> flow, drivers::connection_id conn,
+                const std::string& reason) {
+    if (!deps.identity)
+      return;
+    auto branch = ids->branch();
+    auto tname = transport == drivers::transport_kind::tcp ? "TCP" : "UDP";
+    auto bye = sip::dialog::make_bye(from, to, cid, cseq, tname, branch, *deps.identity, reason);
+    if (!bye) {
+      svc().sip_log->warn("[cid={}] hangup: cannot build the BYE to {}: {}", cid, to.uri,
+                          bye.err().reason);
+      return;
+    }
+    std::optional<drivers::endpoint> dest = flow;
+    if (!to.route.empty() || !dest) {
+      auto hop = sip::proxy::next_hop_of(*bye);
+      if (!hop) {
+        svc().sip_log->warn("[cid={}] hangup: no next hop for the BYE to {}", cid, to.uri);
+        return;
+      }
+      std::string host = hop->host;
+      if (host.size() >= 2 && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+      dest = drivers::endpoint::from(host, hop->port);
+      conn = {};
+      if (!dest) {
+        svc().sip_log->warn("[cid={}] hangup: {} is not an address literal", cid, hop->host);
+        return;
+      }
+    }
+    client_txn_init ci;
+    ci.services = deps.services;
+    ci.request_bytes = bye->serialize();
+    ci.request = std::make_shared<sip::message>(std::move(*bye));
+    ci.transport = transport;
+    ci.destination = *dest;
+    ci.conn = conn;
+    ci.branch = branch;
+    ci.tu = caf::actor_cast<caf::actor>(self);
+    ci.shard = caf::actor_cast<caf::actor>(self);
+    spawn_client_txn(self->home_system(), std::move(ci));
+  }
+
+  /// Calls whose end never passed through us: a lost BYE, or UAs that talk
+  /// directly once the dialog is set up. Bounded by max_call_duration.
+  void sweep_calls() {
+    call_sweep = {};
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = calls.begin(); it != calls.end();) {
+      auto next = std::next(it);
+      auto& c = it->second;
+      if (c.answered && now - c.answered_at > deps.max_call_duration)
+        end_call(it, 200, "expired");
+      else if (!c.answered && now - c.started > std::chrono::hours{1})
+        end_call(it, 408, "no final response");
+      it = next;
+    }
+    if (!calls.empty())
+      call_sweep = svc().timers->arm(self, std::chrono::seconds{60}, call_sweep_tag);
+  }
 
   const sip_services& svc() const { return *deps.services; }
 
@@ -150,6 +384,10 @@ struct sip_shard_state {
       svc().hub->send(it->second.response);  // Completed: the retransmission gets the final again
       return;
     }
+    if (!msg->to().tag.empty())
+      on_in_dialog(*msg);
+    else if (m == sip::method::invite)
+      on_call_start(*msg, peer);
     if (m == sip::method::ack) {
       // The ACK of a 2xx is a transaction of its own, end to end (§17.1.1.3):
       // the TU forwards it statelessly.
@@ -242,6 +480,7 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
   self->state.deps = std::move(deps);
   self->state.self = self;
   auto& st = self->state;
+  st.ids.emplace(st.deps.seed ? st.deps.seed() : 0xb7eu);
   // At shutdown the shard takes its transactions with it (their TUs follow:
   // a proxy context goes when its server transaction is killed), so the
   // actor system does not wait out Timers J/L/M.
@@ -270,7 +509,12 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
     [&st](timer_expired t) {
       if (t.tag == sip_shard_state::parked_sweep_tag)
         st.sweep_parked();
+      else if (t.tag == sip_shard_state::call_sweep_tag)
+        st.sweep_calls();
     },
+    [&st](call_outcome& o) { st.on_call_outcome(o); },
+    [&st](const hangup_call& h) { st.on_hangup(h); },
+    [](const txn_response&) {},  // answers to BYEs of a hangup: nothing more to do
   };
 }
 

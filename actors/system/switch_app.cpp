@@ -462,6 +462,10 @@ result<void> switch_app::start() {
     sip_shard_deps deps;
     deps.services = p.services;
     deps.core = p.core;
+    deps.events = p.events;
+    deps.identity = p.identity;
+    deps.seed = routing->seed;
+    deps.max_call_duration = std::chrono::seconds{p.cfg->sip.max_call_duration};
     auto svc = p.services;
     deps.choose_tu = [svc, routing_const, registrar_of, vms](caf::event_based_actor* shard,
                                                              const sip::message& m) -> caf::actor {

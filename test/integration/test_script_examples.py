@@ -7,6 +7,11 @@
     (a2) nobody registers: 480 after the script's WAIT (8 s), not before
     (a3) the caller CANCELs during the wait: 200 for the CANCEL, 487 for the INVITE, and the
          wait ends with "cancelled" (the script logs how its wait ended)
+  scripts/examples/dtmf-hangup.lua
+    (c1) a call through the switch (sipp caller, a Python callee that answers): the caller
+         sends INFO with digit 2 (application/dtmf-relay): the call goes on; then digit 5
+         (application/dtmf): the switch sends BYE to both parties, each answers 200, the
+         callee's BYE carries the caller's tags (as if the caller hung up) and vice versa
   scripts/examples/late-branch.lua
     (b1) a call ringing alice's desk phone (sipp UAS that only rings) gets a new branch when
          alice's mobile registers (sipp REGISTER -> a sipp UAS that answers): the mobile
@@ -28,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 from centralita_test import (Checks, Switch, check_clean_exit, main, new_branch,  # noqa: E402
                              new_call_id, new_tag, tag_of)
-from sip_core import (SCENARIOS, LoggedUdp, SippUas, invite_request, register_request,  # noqa: E402
-                      run_uac, status_of)
+from sip_core import (SCENARIOS, LoggedUdp, PyUas, SippUas, invite_request,  # noqa: E402
+                      register_request, run_uac, status_of)
 import sipp as sipp_lib  # noqa: E402
 
 WAIT = 8  # scripts/examples/wait-for-register.lua's WAIT
@@ -252,11 +257,75 @@ def late_branch(checks: Checks, args) -> None:
         switch.stop(check=False)
 
 
+def dtmf_hangup(checks: Checks, args) -> None:
+    script = Path(args.source_dir) / "scripts" / "examples" / "dtmf-hangup.lua"
+    switch = Switch(args.binary, ["--script", str(script)], log_level="info").start()
+    try:
+        label = "(c1) dtmf-hangup"
+
+        def callee(uas: PyUas) -> None:
+            inv = uas.recv_request("INVITE", 10)
+            if inv is None:
+                return
+            uas.reply(inv, 180, "Ringing")
+            uas.reply(inv, 200, "OK")
+            uas.invite = inv
+            uas.infos = []
+            uas.bye = None
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and uas.bye is None:
+                for m in uas.drain(0.1):
+                    method = m.start_line.split(" ")[0] if not m.is_response else ""
+                    if method == "INFO":
+                        uas.infos.append(m)
+                        uas.reply(m, 200, "OK")
+                    elif method == "BYE":
+                        uas.bye = m
+                        uas.reply(m, 200, "OK")
+
+        uas = PyUas(callee).start()
+        try:
+            status = register_python(switch, "bob", uas.contact)
+            checks.check(f"{label}: the callee registers (200)", status == 200, str(status))
+            uac = run_uac("script_uac_dtmf.xml", switch.port, service="bob", timeout_s=20,
+                          recv_timeout_ms=10000)
+            uas.join(20)
+            bye = getattr(uas, "bye", None)
+            inv = getattr(uas, "invite", None)
+            checks.check(f"{label}: the caller's call completes: 2 goes on, 5 brings the switch's BYE, "
+                         f"answered 200",
+                         uac.ok and uac.result.successful == 1, uac.detail() + "\n" + switch.stderr_tail())
+            checks.check(f"{label}: the callee gets both INFOs and then a BYE from the switch",
+                         bye is not None and len(getattr(uas, "infos", [])) >= 1, uas.dump())
+            if bye is not None and inv is not None:
+                checks.check(f"{label}: the callee's BYE is in the dialog, from the caller's side "
+                             f"(From tag = the caller's, To tag = the callee's)",
+                             tag_of(bye.get("from")) == tag_of(inv.get("from"))
+                             and tag_of(bye.get("to")) == uas.to_tag
+                             and bye.get("call-id") == inv.get("call-id"), uas.dump())
+                cseq = int((bye.get("cseq") or "0").split()[0])
+                checks.check(f"{label}: the callee's BYE has a CSeq above the caller's last "
+                             f"request (INFO CSeq 3; got {cseq})", cseq > 3, uas.dump())
+            checks.check(f"{label}: the digit 2 did not end the call",
+                         wait_for_log(switch, r"DTMF 2 \(info\): the call goes on", 5),
+                         switch.stderr_tail())
+            checks.check(f"{label}: the digit 5 did",
+                         wait_for_log(switch, r"DTMF 5 \(info\): hanging up", 5)
+                         and wait_for_log(switch, r"hung up \(DTMF 5\): BYE to both parties", 5),
+                         switch.stderr_tail())
+        finally:
+            uas.close()
+        check_clean_exit(checks, switch)
+    finally:
+        switch.stop(check=False)
+
+
 def run(checks: Checks, args) -> None:
     if sipp_lib.sipp_binary() is None:
         checks.check("sipp is installed", False, "sip-tester missing: .ci/install-deps installs it")
         return
     wait_for_register(checks, args)
+    dtmf_hangup(checks, args)
     late_branch(checks, args)
 
 
