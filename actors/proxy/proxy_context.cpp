@@ -3,6 +3,7 @@
 #include "actors/sip/stateless_core.hpp"
 #include "actors/system/actor_timers.hpp"
 #include "actors/transaction/client_txn.hpp"
+#include "actors/events/event_bus.hpp"
 #include "actors/sip/messages.hpp"
 #include "protocols/sip/dialog/hangup.hpp"
 #include "protocols/sip/id_generator.hpp"
@@ -38,6 +39,7 @@ struct branch_info {
   timer_handle timer_c;
   uint64_t index = 0;
   flow sent_to;  ///< where its request went (the callee's flow when it answers 2xx)
+  std::string target_uri;
 };
 
 std::optional<drivers::endpoint> resolve_literal(std::string host, uint16_t port) {
@@ -528,6 +530,7 @@ struct proxy_state {
     info.txn = txn;
     info.index = next_index++;
     info.sent_to = f;
+    info.target_uri = target.uri;
     if (m.request_method() == sip::method::invite)  // §16.6 step 11: Timer C
       info.timer_c = svc().timers->arm(self, branch_timeout(), info.index);
     svc().sip_log->debug("[cid={}] branch {} to {} via {}", cid, id, target.uri,
@@ -559,12 +562,27 @@ struct proxy_state {
     proxy::response_decision d;
     if (r.msg)
       d = rc->on_response(r.branch, std::move(*r.msg));
-    else if (r.status == 408)
+    else if (r.status == 408) {
+      publish_timeout(it->second);
       d = rc->on_branch_timeout(r.branch);
+    }
     else
       d = rc->on_transport_error(r.branch);
     apply(std::move(d));
     finish_if_done();
+  }
+
+  /// TRANSACTION_TIMEOUT: a branch's client transaction got no final response
+  /// (Timer B or F).
+  void publish_timeout(const branch_info& b) {
+    if (!routing().events)
+      return;
+    events::event ev("TRANSACTION_TIMEOUT");
+    ev.set("call_id", cid);
+    ev.set("method", std::string(request->method_name()));
+    ev.set("ruri", b.target_uri);
+    ev.set("destination", b.sent_to.destination.to_string());
+    self->send(routing().events, publish_event{std::move(ev)});
   }
 
   void apply(proxy::response_decision d) {

@@ -32,6 +32,7 @@ struct routing_policy {
   /// empty when none is configured.
   register_guard proxy_guard;
   std::function<uint64_t()> seed;  ///< entropy for branch ids
+  caf::actor events;  ///< the event bus (TRANSACTION_TIMEOUT); may be null
 };
 
 using routing_ptr = std::shared_ptr<const routing_policy>;

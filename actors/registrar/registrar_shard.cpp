@@ -76,6 +76,7 @@ struct registrar_state {
   using binding_list = std::pmr::vector<sip::binding>;
   std::pmr::unordered_map<std::pmr::string, binding_list, aor_hash, std::equal_to<>> aors{&pool};
   std::size_t binding_count = 0;
+  std::size_t binding_count_reported = 0;  ///< what sip_counters::registrations holds of ours
   std::size_t sweep_cursor = 0;  ///< the next bucket of `aors` the sweep looks at
   binding_changes store_batch;  ///< changes not yet sent to the writer
   timer_handle store_batch_timer;
@@ -306,6 +307,10 @@ struct registrar_state {
       if (auto it = aors.find(std::string_view(aor)); it != aors.end())
         aors.erase(it);
     sweep_cursor = end >= buckets ? 0 : end;
+    svc().counters->registrations.fetch_add(
+      static_cast<int64_t>(binding_count) - static_cast<int64_t>(binding_count_reported),
+      std::memory_order_relaxed);
+    binding_count_reported = binding_count;
     svc().timers->arm(self, std::chrono::seconds{1}, sweep_tag);
   }
 };

@@ -1,6 +1,7 @@
 #include "actors/script/lua_state.hpp"
 
 #include <cstdlib>
+#include <string>
 #include <cstring>
 
 namespace centralita::actors::lua {
@@ -49,10 +50,21 @@ void* state::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
 
 void state::count_hook(lua_State* L, lua_Debug*) {
   auto& self = of(L);
-  self.budget_ -= hook_step;
+  self.budget_ -= self.exhausted_ ? 1 : hook_step;
   if (self.budget_ < 0) {
-    self.exhausted_ = true;
-    luaL_error(L, "instruction limit exceeded (a runaway loop?)");
+    if (!self.exhausted_) {
+      // From now on every instruction of this thread fails: a pcall that
+      // catches the error cannot keep the loop going (the instruction after
+      // it raises again, up to the coroutine's top).
+      self.exhausted_ = true;
+      lua_sethook(L, &state::count_hook, LUA_MASKCOUNT, 1);
+    }
+    lua_Debug ar;
+    std::string where;
+    if (lua_getstack(L, 0, &ar) != 0 && lua_getinfo(L, "Sl", &ar) != 0 && ar.currentline > 0)
+      where = std::string(ar.short_src) + ":" + std::to_string(ar.currentline) + ": ";
+    lua_pushfstring(L, "%sinstruction limit exceeded (a runaway loop?)", where.c_str());
+    lua_error(L);
   }
 }
 

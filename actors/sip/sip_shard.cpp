@@ -409,11 +409,13 @@ struct sip_shard_state {
                          self};
     auto st = spawn_server_txn(self->home_system(), std::move(init));
     servers.emplace(std::move(key), st);
+    svc().counters->server_transactions.fetch_add(1, std::memory_order_relaxed);
     return st;
   }
 
   void on_parked(server_txn_parked& p) {
-    servers.erase(p.key);
+    if (servers.erase(p.key) > 0)
+      svc().counters->server_transactions.fetch_sub(1, std::memory_order_relaxed);
     auto expires = std::chrono::steady_clock::now() + p.linger;
     parked_order.emplace_back(expires, p.key);
     parked.insert_or_assign(std::move(p.key), parked_entry{std::move(p.response), expires});
@@ -504,7 +506,10 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
           st.self->send(c.txn, txn_transport_error{u.err});
     },
     [&st](client_txn_ended& e) { st.clients.erase(e.key); },
-    [&st](server_txn_ended& e) { st.servers.erase(e.key); },
+    [&st](server_txn_ended& e) {
+      if (st.servers.erase(e.key) > 0)
+        st.svc().counters->server_transactions.fetch_sub(1, std::memory_order_relaxed);
+    },
     [&st](server_txn_parked& p) { st.on_parked(p); },
     [&st](timer_expired t) {
       if (t.tag == sip_shard_state::parked_sweep_tag)

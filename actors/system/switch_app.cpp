@@ -1,6 +1,7 @@
 #include "actors/system/switch_app.hpp"
 
 #include "actors/events/event_bus.hpp"
+#include "actors/events/heartbeat.hpp"
 #include "actors/proxy/proxy_context.hpp"
 #include "actors/registrar/digest_guard.hpp"
 #include "actors/registrar/registrar_shard.hpp"
@@ -66,6 +67,7 @@ struct switch_app::impl {
   caf::actor events;
   std::shared_ptr<event_bus_stats> event_stats = std::make_shared<event_bus_stats>();
   std::vector<caf::actor> vms;  ///< script VMs (empty: the built-in routing)
+  caf::actor heartbeat;
   std::shared_ptr<kv_table> kv = std::make_shared<kv_table>();
   std::unique_ptr<drivers::http_client> http;  ///< scripts' http.request
   std::shared_ptr<const script_code> script;
@@ -388,6 +390,7 @@ result<void> switch_app::start() {
     }
   }
   routing->timer_c = std::chrono::seconds{p.cfg->sip.timer_c};
+  routing->events = p.events;
   if (p.cfg->auth.invites_from_local_users) {
     if (auto g = make_guard(1000, true))
       routing->proxy_guard = [g](const sip::message& m,
@@ -485,6 +488,17 @@ result<void> switch_app::start() {
   }
   *shard_list = p.shards;
   p.router->set_shards(p.shards);
+  if (p.cfg->events.heartbeat_interval > 0) {
+    heartbeat_deps hb;
+    hb.timers = p.timers.get();
+    hb.events = p.events;
+    hb.interval = std::chrono::seconds{p.cfg->events.heartbeat_interval};
+    hb.sip = p.counters;
+    hb.bus = p.event_stats;
+    hb.scripts = p.script ? p.script_stats : nullptr;
+    hb.version = CENTRALITA_VERSION;
+    p.heartbeat = spawn_heartbeat(*p.system, std::move(hb));
+  }
   p.trim = std::make_unique<memory_trim>(*p.reactors.front(), std::chrono::seconds{10});
   p.trim->start();
   p.hub->start();
@@ -508,6 +522,8 @@ void switch_app::stop() {
     std::vector<caf::actor> first = p.shards;
     first.insert(first.end(), p.registrars.begin(), p.registrars.end());
     first.insert(first.end(), p.vms.begin(), p.vms.end());
+    if (p.heartbeat)
+      first.push_back(p.heartbeat);
     if (p.events)
       first.push_back(p.events);
     for (auto& a : first) {
@@ -543,6 +559,7 @@ void switch_app::stop() {
   p.shards.clear();
   p.registrars.clear();
   p.vms.clear();
+  p.heartbeat = nullptr;
   p.store_writer = nullptr;
   p.events = nullptr;
   p.system.reset();  // waits for the actors, then stops the workers
