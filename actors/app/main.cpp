@@ -55,11 +55,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   int sig = 0;
-  while ((sig = actors::wait_for_signal()) == SIGHUP) {
+  while ((sig = actors::wait_for_signal()) == SIGHUP || sig == SIGUSR1) {
+    if (sig == SIGUSR1) {
+      logs.app->info("status: {}", (*app)->status());
+      continue;
+    }
     if (auto r = (*app)->reload_script(); !r)
       logs.app->error("SIGHUP: script not reloaded: {}", r.err().reason);
   }
-  logs.app->info("signal {}: shutting down", sig);
+  logs.app->info("signal {}: shutting down ({})", sig, (*app)->status());
   (*app)->stop();
   logs.app->info("stopped: {}", (*app)->summary());
   return 0;

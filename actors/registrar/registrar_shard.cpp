@@ -35,7 +35,9 @@ events::event binding_event(const char* name, const sip::binding& b, int64_t now
   events::event e(name);
   e.set("aor", std::string(b.aor()));
   e.set("contact", std::string(b.contact()));
-  e.set("expires", std::to_string(b.remaining(now)));
+  // An UNREGISTER or EXPIRED binding has no time left, whatever it had.
+  bool gone = std::string_view(name) != "REGISTER";
+  e.set("expires", gone ? std::string("0") : std::to_string(b.remaining(now)));
   auto source = drivers::endpoint::parse(b.received());  // "ip:port" / "[v6]:port"
   e.set("source_ip", source ? source->address() : std::string());
   e.set("source_port", source ? std::to_string(source->port()) : std::string());

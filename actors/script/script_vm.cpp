@@ -90,12 +90,26 @@ struct run_state {
   uint64_t id = 0;
   std::shared_ptr<script_env> env;
   caf::actor server;
-  message_ptr request;  ///< null once handed to the registrar
+  message_ptr request;  ///< null once handed to the registrar, or while parked
+  /// While the run waits long (an event, a sleep, HTTP), its request is kept
+  /// as bytes (~400) instead of sofia's parsed form (~3.5 KB): parsed again
+  /// when the script or an answer needs it.
+  std::string parked;
+  /// The INVITE server transaction was asked to hibernate (txn_hibernate)
+  /// while the run waits: `server` may be stale until it is revived.
+  bool hibernated = false;
+  bool reviving = false;
+  uint64_t txn_token = 0;
+  caf::actor_addr asleep;  ///< the transaction asked to hibernate (a strong handle would keep it)
+  /// Resumptions held until the transaction is an actor again: a coroutine
+  /// with its arguments pushed (nullptr: run maybe_finish).
+  std::vector<std::pair<lua_State*, int>> on_awake;
   peer_info peer;
   std::string cid;
   std::string to_tag;
   std::string route_class;  ///< req.routing
   bool initial_invite = false;  ///< an INVITE outside a dialog: a call (CALL_* events)
+  bool invite = false;
   int req_ref = LUA_NOREF;
   bool answered = false;    ///< a final response went (or will go) upstream
   bool relayed = false;
@@ -127,6 +141,7 @@ struct vm_state {
   std::unordered_map<uint64_t, pending_wait> waits;     ///< token → suspended coroutine
   std::unordered_map<subscription_id, uint64_t> handler_runs;
   std::unordered_map<subscription_id, uint64_t> call_end_runs;
+  std::unordered_map<uint64_t, uint64_t> hibernated_runs;  ///< txn token → run
   run_state* current = nullptr;  ///< the run whose coroutine is running
   uint64_t next_run = 0;
   std::optional<sip::id_generator> ids;
@@ -186,9 +201,96 @@ struct vm_state {
 
   // -- answering -------------------------------------------------------------------
 
+  /// The run's request, parsed again if it was parked; null once handed on.
+  static sip::message* request(run_state& r) {
+    if (!r.request && !r.parked.empty()) {
+      auto m = sip::message::parse(r.parked);
+      r.parked.clear();
+      r.parked.shrink_to_fit();
+      if (m)
+        r.request = std::make_shared<sip::message>(std::move(m.value()));
+    }
+    return r.request.get();
+  }
+
+  void park(run_state& r) {
+    if (r.request && r.parked.empty()) {
+      r.parked = r.request->serialize();
+      r.request.reset();
+    }
+    // An INVITE nobody answers yet: its transaction sleeps in the shard too.
+    if (!r.hibernated && r.server && r.invite && !r.relayed && !r.saved && !r.answered) {
+      r.hibernated = true;
+      r.txn_token = next_subscription_id();
+      hibernated_runs.emplace(r.txn_token, r.id);
+      self->send(r.server, txn_hibernate{r.txn_token});
+      r.asleep = caf::actor_cast<caf::actor_addr>(r.server);
+      r.server = nullptr;
+    }
+  }
+
+  /// Holds a resumption until the transaction is an actor again.
+  void defer_until_awake(run_state& r, lua_State* co, int nargs) {
+    r.on_awake.emplace_back(co, nargs);
+    if (r.reviving)
+      return;
+    r.reviving = true;
+    auto id = r.id;
+    self->request(deps.shard_of(r.cid), caf::infinite, revive_txn{r.txn_token})
+      .then(
+        [this, id](revive_result& res) {
+          auto* run = find_run(id);
+          if (run == nullptr || !run->hibernated)
+            return;
+          if (res.txn)
+            awake(*run, res.txn);
+          else if (!res.pending)  // it never hibernated (it was not in Proceeding)
+            awake(*run, caf::actor_cast<caf::actor>(run->asleep));
+          // pending: a CANCEL revived it; its txn_revived is on the way
+        },
+        [this, id](caf::error&) {
+          if (auto* run = find_run(id); run != nullptr && run->hibernated)
+            awake(*run, caf::actor_cast<caf::actor>(run->asleep));
+        });
+  }
+
+  void on_revived(const txn_revived& t, caf::actor txn) {
+    auto it = hibernated_runs.find(t.token);
+    if (it == hibernated_runs.end())
+      return;
+    if (auto* r = find_run(it->second); r != nullptr && r->hibernated)
+      awake(*r, std::move(txn));
+  }
+
+  void awake(run_state& r, caf::actor txn) {
+    if (r.asleep)
+      by_server.erase(r.asleep);
+    r.asleep = nullptr;
+    r.server = std::move(txn);
+    if (r.server)
+      by_server.insert_or_assign(r.server.address(), r.id);
+    hibernated_runs.erase(r.txn_token);
+    r.hibernated = false;
+    r.reviving = false;
+    auto held = std::move(r.on_awake);
+    r.on_awake.clear();
+    auto id = r.id;
+    for (auto& [co, nargs] : held) {
+      auto* run = find_run(id);
+      if (run == nullptr)
+        return;
+      if (co == nullptr)
+        continue;
+      if (run->coros.count(co))
+        resume(*run, co, nargs);
+    }
+    if (auto* run = find_run(id))
+      maybe_finish(*run);
+  }
+
   bool reply(run_state& r, int status, std::string_view reason,
              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    if (r.answered || !r.server || !r.request)
+    if (r.answered || !r.server || request(r) == nullptr)
       return false;
     auto resp = sip::make_response(*r.request, status, reason, status > 100 ? r.to_tag : "");
     if (!resp)
@@ -336,7 +438,7 @@ void require_yieldable(lua_State* L, const char* what) {
 }
 
 sip::message& request_of(lua_State* L, run_state& r) {
-  if (!r.request)
+  if (vm_state::request(r) == nullptr)
     luaL_error(L, "the request went to the registrar (location.save); read it before");
   return *r.request;
 }
@@ -556,7 +658,7 @@ int req_index(lua_State* L) {
 
 int req_tostring(lua_State* L) {
   auto* r = vm_of(L).find_run(request_arg(L, 1));
-  if (r == nullptr || !r->request)
+  if (r == nullptr || vm_state::request(*r) == nullptr)
     return lua_pushstring(L, "request (finished)"), 1;
   auto b = r->request->brief();
   lua_pushlstring(L, b.data(), b.size());
@@ -1419,6 +1521,7 @@ void vm_state::start_run(txn_request& tr) {
   auto& us = *routing().identity;
   auto method = m.request_method();
   r.initial_invite = method == sip::method::invite && m.to().tag.empty();
+  r.invite = method == sip::method::invite;
   // What every route does first, as the built-in routing does (RFC 3261
   // §16.3): Max-Forwards, validation, 100 Trying, Route preprocessing (§16.4).
   if (method == sip::method::register_) {
@@ -1470,6 +1573,10 @@ void vm_state::start_run(txn_request& tr) {
 }
 
 void vm_state::resume(run_state& r, lua_State* co, int nargs) {
+  if (r.hibernated) {
+    defer_until_awake(r, co, nargs);
+    return;
+  }
   auto& st = *r.env->st;
   auto* previous = current;
   current = &r;
@@ -1480,6 +1587,12 @@ void vm_state::resume(run_state& r, lua_State* co, int nargs) {
   current = previous;
   if (status == LUA_YIELD) {
     lua_pop(co, nres);
+    bool long_wait = false;
+    for (auto token : r.waits)
+      if (auto it = waits.find(token); it != waits.end() && it->second.kind != wait_kind::lookup)
+        long_wait = true;
+    if (long_wait)
+      park(r);
     return;
   }
   if (status == LUA_OK) {
@@ -1525,6 +1638,10 @@ void vm_state::maybe_finish(run_state& r) {
   if (r.relayed && !r.final_seen)
     return;  // the proxy context may still ask (on_failure) or need the CANCEL
   if (!r.answered && !r.saved && !r.relayed) {
+    if (r.hibernated) {
+      defer_until_awake(r, nullptr, 0);  // the 500 needs the transaction
+      return;
+    }
     log().warn("[cid={}] the routing script ended without answering or relaying: 500", r.cid);
     reply(r, 500, "Routing Script Gave No Answer");
   }
@@ -1549,8 +1666,12 @@ void vm_state::finish(run_state& r) {
   luaL_unref(L, LUA_REGISTRYINDEX, r.req_ref);
   if (r.server)
     by_server.erase(r.server.address());
+  if (r.asleep)
+    by_server.erase(r.asleep);
   if (r.context)
     by_context.erase(r.context.address());
+  if (r.txn_token != 0)
+    hibernated_runs.erase(r.txn_token);
   deps.counters->live_runs.fetch_sub(1, std::memory_order_relaxed);
   runs.erase(r.id);
 }
@@ -1785,6 +1906,9 @@ caf::behavior script_vm(caf::stateful_actor<vm_state>* self, script_vm_deps deps
     [&st](const relay_final& f) { st.on_relay_final(f); },
     [&st](const script_reload& r) { st.reload(r); },
     [&st](const http_done& h) { st.on_http(h); },
+    [&st, self](const txn_revived& t) {
+      st.on_revived(t, caf::actor_cast<caf::actor>(self->current_sender()));
+    },
   };
 }
 

@@ -22,6 +22,7 @@ struct sip_counters {
   std::atomic<uint64_t> calls_started{0};         ///< initial INVITEs (CALL_START; HEARTBEAT's cps)
   std::atomic<int64_t> active_calls{0};           ///< started and not ended (CALL_END)
   std::atomic<int64_t> server_transactions{0};    ///< live server transaction actors
+  std::atomic<int64_t> hibernated_transactions{0};  ///< INVITE transactions asleep in a shard
   std::atomic<int64_t> registrations{0};          ///< live bindings (each registrar adds its change per second)
   std::atomic<uint64_t> oversized{0};             ///< over max_message_size (TCP: 513 sent)
 

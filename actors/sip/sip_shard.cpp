@@ -16,6 +16,7 @@
 
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace centralita::actors {
 
@@ -43,6 +44,14 @@ struct sip_shard_state {
     std::chrono::steady_clock::time_point expires;
   };
   std::unordered_map<txn::server_key, parked_entry, txn::server_key::hasher> parked;
+  /// Hibernated INVITE server transactions (server_txn_hibernated): waiting
+  /// for a routing script, kept here as data; revived on CANCEL or revive_txn.
+  struct hibernated_entry {
+    server_txn_hibernated state;
+  };
+  std::unordered_map<txn::server_key, hibernated_entry, txn::server_key::hasher> hibernated;
+  std::unordered_map<uint64_t, txn::server_key> hibernated_tokens;
+  std::unordered_set<uint64_t> revived_tokens;  ///< revived by a CANCEL before the TU asked
   std::deque<std::pair<std::chrono::steady_clock::time_point, txn::server_key>> parked_order;
   timer_handle parked_sweep;
   static constexpr uint64_t parked_sweep_tag = 1;
@@ -78,6 +87,10 @@ struct sip_shard_state {
     ev.set("from", c.caller.uri);
     ev.set("to", c.callee.uri);
     ev.set("ruri", c.ruri);
+    // Every attribute of the kind is present (empty when it does not apply yet).
+    ev.set("code", "");
+    ev.set("reason", "");
+    ev.set("duration_ms", "");
     return ev;
   }
 
@@ -384,6 +397,15 @@ struct sip_shard_state {
       svc().hub->send(it->second.response);  // Completed: the retransmission gets the final again
       return;
     }
+    if (auto it = hibernated.find(*key); it != hibernated.end()) {
+      // Proceeding: a retransmitted INVITE gets the last provisional again;
+      // an ACK here matches nothing the transaction sent (absorbed).
+      if (m != sip::method::ack) {
+        auto& h = it->second.state;
+        svc().hub->send(h.peer.answer(h.reply_to, h.last_response));
+      }
+      return;
+    }
     if (!msg->to().tag.empty())
       on_in_dialog(*msg);
     else if (m == sip::method::invite)
@@ -406,7 +428,7 @@ struct sip_shard_state {
                           caf::actor tu) {
     server_txn_init init{deps.services, key, msg, peer,
                          response_destination(msg->top_via(), peer.source, peer.transport), tu,
-                         self};
+                         self, {}};
     auto st = spawn_server_txn(self->home_system(), std::move(init));
     servers.emplace(std::move(key), st);
     svc().counters->server_transactions.fetch_add(1, std::memory_order_relaxed);
@@ -437,12 +459,53 @@ struct sip_shard_state {
       parked_sweep = svc().timers->arm(self, std::chrono::seconds{1}, parked_sweep_tag);
   }
 
+  void on_hibernated(server_txn_hibernated& h) {
+    servers.erase(h.key);
+    auto token = h.token;
+    auto key = h.key;
+    hibernated_tokens.insert_or_assign(token, key);
+    if (hibernated.insert_or_assign(std::move(key), hibernated_entry{std::move(h)}).second)
+      svc().counters->hibernated_transactions.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// An actor again for a hibernated transaction.
+  caf::actor revive(const txn::server_key& key) {
+    auto it = hibernated.find(key);
+    if (it == hibernated.end())
+      return {};
+    auto h = std::move(it->second.state);
+    hibernated.erase(it);
+    svc().counters->hibernated_transactions.fetch_sub(1, std::memory_order_relaxed);
+    hibernated_tokens.erase(h.token);
+    server_txn_init init{deps.services, key, nullptr, h.peer, h.reply_to, h.tu, self, {}};
+    init.revive = server_txn_init::revival{std::move(h.last_response), std::move(h.call_id),
+                                           h.token};
+    auto st = spawn_server_txn(self->home_system(), std::move(init));
+    servers.insert_or_assign(key, st);
+    return st;
+  }
+
+  revive_result on_revive(const revive_txn& r) {
+    if (auto it = hibernated_tokens.find(r.token); it != hibernated_tokens.end()) {
+      auto key = it->second;
+      return revive_result{revive(key), false};
+    }
+    if (revived_tokens.erase(r.token) > 0)
+      return revive_result{{}, true};
+    return revive_result{{}, false};
+  }
+
   void on_cancel(message_ptr msg, const peer_info& peer, txn::server_key key) {
     auto target = txn::cancel_target(*msg);
     caf::actor invite_txn;
-    if (target)
+    if (target) {
+      if (auto h = hibernated.find(*target); h != hibernated.end()) {
+        revived_tokens.insert(h->second.state.token);
+        revive(*target);
+      }
       if (auto it = servers.find(*target); it != servers.end())
         invite_txn = it->second;
+    }
     if (!invite_txn) {
       // §16.10: no response context: forward the CANCEL statelessly.
       hand_to_tu(nullptr, std::move(msg), peer);
@@ -511,6 +574,8 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
         st.svc().counters->server_transactions.fetch_sub(1, std::memory_order_relaxed);
     },
     [&st](server_txn_parked& p) { st.on_parked(p); },
+    [&st](server_txn_hibernated& h) { st.on_hibernated(h); },
+    [&st](const revive_txn& r) { return st.on_revive(r); },
     [&st](timer_expired t) {
       if (t.tag == sip_shard_state::parked_sweep_tag)
         st.sweep_parked();

@@ -26,6 +26,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -588,6 +589,28 @@ result<void> switch_app::reload_script() {
   return {};
 }
 
+std::string switch_app::status() const {
+  auto& p = *impl_;
+  auto& c = *p.counters;
+  std::ostringstream out;
+  auto heap = mallinfo2();
+  out << "heap_in_use=" << heap.uordblks + heap.hblkhd
+      << " actors=" << (p.system ? p.system->registry().running() : 0)
+      << " active_calls=" << c.active_calls.load() << " registrations=" << c.registrations.load()
+      << " server_transactions=" << c.server_transactions.load()
+      << " hibernated_transactions=" << c.hibernated_transactions.load();
+  if (p.script) {
+    auto& s = *p.script_stats;
+    out << " script_runs=" << s.runs.load() << " live_runs=" << s.live_runs.load()
+        << " suspended=" << s.suspended.load() << " script_errors=" << s.errors.load()
+        << " lua_bytes=" << s.lua_bytes.load();
+  }
+  out << " event_subscriptions=" << p.event_stats->subscriptions.load()
+      << " events_published=" << p.event_stats->published.load()
+      << " events_dropped=" << p.event_stats->dropped.load();
+  return out.str();
+}
+
 std::string switch_app::summary() const {
   auto& c = *impl_->counters;
   std::ostringstream out;
@@ -612,6 +635,7 @@ void block_shutdown_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
@@ -622,6 +646,7 @@ int wait_for_signal() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }

@@ -23,6 +23,8 @@ public:
   /// Reads the routing script again and, if it compiles, hands it to every
   /// script VM (SIGHUP): new routings use it, running ones finish on theirs.
   result<void> reload_script();
+  /// One line of live gauges (calls, registrations, scripts, events).
+  std::string status() const;
   /// One line of counters for the shutdown log.
   std::string summary() const;
 
@@ -33,9 +35,11 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// Blocks SIGINT/SIGTERM/SIGHUP (call before any thread starts) and ignores SIGPIPE.
+/// Blocks SIGINT/SIGTERM/SIGHUP/SIGUSR1 (call before any thread starts) and
+/// ignores SIGPIPE.
 void block_shutdown_signals();
-/// Waits for SIGINT, SIGTERM or SIGHUP; returns the signal number.
+/// Waits for SIGINT, SIGTERM, SIGHUP (reload) or SIGUSR1 (status line);
+/// returns the signal number.
 int wait_for_signal();
 
 } // namespace centralita::actors

@@ -27,6 +27,7 @@ struct server_txn_state {
   std::string call_id;
   bool request_passed = false;
   bool done = false;
+  bool reviving = false;  ///< rebuilding Proceeding: nothing goes on the wire
   caf::event_based_actor* self = nullptr;
 
   server_txn_init& init() { return *init_; }
@@ -36,9 +37,24 @@ struct server_txn_state {
     init_.emplace(std::move(i));
     auto& init = *init_;
     timers = txn_timers(init.services->timers);
-    call_id = std::string(init.request->call_id());
     auto rel = init.peer.transport == drivers::transport_kind::udp ? txn::reliability::unreliable
                                                                    : txn::reliability::reliable;
+    if (init.revive) {
+      // Back from hibernation: the machine replays idle → proceeding with the
+      // provisional it had sent; nothing goes out, nothing goes to the TU.
+      call_id = std::move(init.revive->call_id);
+      machine.emplace<txn::server_invite>(rel, init.services->txn_timers);
+      reviving = true;
+      request_passed = true;
+      feed(txn::request_received{});
+      last_response = std::move(init.revive->last_response);
+      feed(txn::response_from_tu{100});
+      reviving = false;
+      self->send(init.tu, txn_revived{init.revive->token});
+      init.revive.reset();
+      return;
+    }
+    call_id = std::string(init.request->call_id());
     if (init.request->request_method() == sip::method::invite)
       machine.emplace<txn::server_invite>(rel, init.services->txn_timers);
     else
@@ -58,7 +74,7 @@ struct server_txn_state {
   void carry_out(const txn::send_ack&) {}
 
   void carry_out(const txn::send_response&) {
-    if (last_response.empty())
+    if (last_response.empty() || reviving)
       return;
     auto out = init().peer.answer(init().reply_to, last_response);
     auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
@@ -153,6 +169,23 @@ struct server_txn_state {
       feed(txn::timer_fired{*id});
   }
 
+  void on_hibernate(const txn_hibernate& h) {
+    auto* m = std::get_if<txn::server_invite>(&machine);
+    if (done || m == nullptr || m->current() != txn::state::proceeding || !request_passed
+        || last_response.empty())
+      return;
+    for (auto id : {txn::timer_id::G, txn::timer_id::H, txn::timer_id::I, txn::timer_id::L})
+      if (m->timer_running(id))
+        return;
+    done = true;
+    timers.cancel_all();
+    auto& i = init();
+    self->send(i.shard, server_txn_hibernated{std::move(i.key), i.peer, i.reply_to, i.tu,
+                                              std::move(last_response), std::move(call_id),
+                                              h.token});
+    self->quit();
+  }
+
   void on_cancelled() {
     if (init().tu)
       self->send(init().tu, upstream_cancelled{});
@@ -167,6 +200,7 @@ caf::behavior server_txn(caf::stateful_actor<server_txn_state>* self, server_txn
     [self](timer_expired t) { self->state.on_timer(t); },
     [self](txn_transport_error) { self->state.feed(txn::transport_error{}); },
     [self](txn_cancelled) { self->state.on_cancelled(); },
+    [self](const txn_hibernate& h) { self->state.on_hibernate(h); },
   };
 }
 

@@ -6,6 +6,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include <optional>
+
 namespace centralita::actors {
 
 /// A server transaction (RFC 3261 §17.2): one per received request that is
@@ -23,6 +25,15 @@ struct server_txn_init {
   drivers::endpoint reply_to;  ///< where responses go (RFC 3261 §18.2.2, RFC 3581)
   caf::actor tu;
   caf::actor shard;
+  /// Revival of a hibernated INVITE transaction: it starts in Proceeding
+  /// with this last response (not sent again), without a request, and
+  /// tells the TU `txn_revived{token}`.
+  struct revival {
+    std::string last_response;
+    std::string call_id;
+    uint64_t token = 0;
+  };
+  std::optional<revival> revive;
 };
 
 caf::actor spawn_server_txn(caf::actor_system& sys, server_txn_init init);

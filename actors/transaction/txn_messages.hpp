@@ -112,6 +112,37 @@ struct server_txn_parked {
   drivers::outbound_message response;  ///< the final response, addressed as sent
   std::chrono::milliseconds linger;    ///< Timer J
 };
+/// TU → INVITE server transaction: the TU will not answer for a while (a
+/// routing script waits for an event): if the transaction is in Proceeding
+/// with no timer running, it hands its state to the shard (~300 bytes instead
+/// of an actor) and ends; `token` names it for `revive_txn`.
+struct txn_hibernate {
+  uint64_t token;
+};
+/// Server transaction → shard: what a hibernated INVITE transaction is.
+struct server_txn_hibernated {
+  sip::txn::server_key key;
+  peer_info peer;
+  drivers::endpoint reply_to;
+  caf::actor tu;
+  std::string last_response;  ///< the provisional re-sent to retransmissions
+  std::string call_id;
+  uint64_t token;
+};
+/// TU → shard: bring the hibernated transaction `token` back (an actor again).
+/// Answered with `revive_result`.
+struct revive_txn {
+  uint64_t token;
+};
+struct revive_result {
+  caf::actor txn;        ///< the revived transaction (invalid: see `pending`)
+  bool pending = false;  ///< revived already (a CANCEL came): its txn_revived is on its way
+};
+/// A revived server transaction → its TU: I am transaction `token` now.
+struct txn_revived {
+  uint64_t token;
+};
+
 /// A response the shard matched to a client transaction (§17.1.3).
 struct txn_response_in {
   message_ptr msg;
@@ -139,4 +170,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::destination_unreachable)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_ended)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_parked)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_response_in)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_hibernate)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::server_txn_hibernated)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::revive_txn)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::revive_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_revived)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::txn_transport_error)
