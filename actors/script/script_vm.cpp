@@ -191,11 +191,11 @@ struct vm_state {
   }
 
   template <class PushArg>
-  lua_State* call_global(run_state& r, const char* fn, PushArg&& push_arg) {
+  lua_State* call_global(run_state& r, const char* fn, PushArg&& push_arg, int nargs = 1) {
     auto* co = new_coroutine(r);
     lua_getglobal(co, fn);
     push_arg(co);
-    resume(r, co, 1);
+    resume(r, co, nargs);
     return co;
   }
 
@@ -1833,7 +1833,8 @@ void vm_state::on_relay_failed(const relay_failed& f) {
   lua_setfield(co, -2, "status");
   set_string(co, "reason", f.reason);
   set_string(co, "uri", f.branch_uri);
-  resume(*r, co, 1);
+  lua_rawgeti(co, LUA_REGISTRYINDEX, r->req_ref);
+  resume(*r, co, 2);
   maybe_finish(*r);
 }
 
@@ -1845,10 +1846,12 @@ void vm_state::on_relay_reply(relay_reply& rr) {
   if (!parsed)
     return;
   auto msg = std::make_shared<sip::message>(std::move(parsed.value()));
-  call_global(*r, "on_reply", [msg](lua_State* co) {
+  auto req_ref = r->req_ref;
+  call_global(*r, "on_reply", [msg, req_ref](lua_State* co) {
     new (lua_newuserdatauv(co, sizeof(reply_ud), 0)) reply_ud{msg};
     luaL_setmetatable(co, reply_meta);
-  });
+    lua_rawgeti(co, LUA_REGISTRYINDEX, req_ref);
+  }, 2);
   if (auto* again = find_run(rr.run))
     maybe_finish(*again);
 }

@@ -46,7 +46,7 @@ extern const char* const builtin_default_script;  // scripts/default.lua, built 
 struct switch_app::impl {
   config::snapshot cfg;
   loggers logs;
-  std::unique_ptr<memory_trim> trim;  // armed on reactor 0: outlives the reactors
+  std::unique_ptr<memory_trim> trim;  // its own thread
   std::vector<std::unique_ptr<drivers::reactor>> reactors;
   std::shared_ptr<sip_counters> counters = std::make_shared<sip_counters>();
   std::shared_ptr<const stateless_core> core;
@@ -500,7 +500,7 @@ result<void> switch_app::start() {
     hb.version = CENTRALITA_VERSION;
     p.heartbeat = spawn_heartbeat(*p.system, std::move(hb));
   }
-  p.trim = std::make_unique<memory_trim>(*p.reactors.front(), std::chrono::seconds{10});
+  p.trim = std::make_unique<memory_trim>(std::chrono::seconds{10}, p.logs.app);
   p.trim->start();
   p.hub->start();
   p.logs.app->info("centralita {} up: {} workers (io_uring), {} SIP shards, data in {}",

@@ -218,7 +218,7 @@ def options_run(t: ob.Target, rate: int, count: int, phase: str, rep: int) -> sc
         scb.SCENARIOS = saved
 
 
-def status_of(t: ob.Target, timeout: float = 5.0) -> dict[str, int]:
+def switch_status(t: ob.Target, timeout: float = 5.0) -> dict[str, int]:
     """The switch's gauges: SIGUSR1 makes it log one "status:" line."""
     before = t.tail(100000).count("status: ")
     t.proc.send_signal(10)  # SIGUSR1
@@ -239,13 +239,13 @@ def phase_waits(args, out: dict, md: list[str], keep: list) -> ob.Target:
     before_runs = load_runs(t, args, "no-waits")
     time.sleep(12.0)          # malloc_trim runs every 10 s: settle before the baseline
     p0, _ = scb.pss_bytes(t.proc.pid)
-    s0 = status_of(t)
+    s0 = switch_status(t)
     trying, finals, secs = inject_waits(t, args.waits, args.inject_rate)
     print(f"# waits: {args.waits} INVITEs sent in {secs:.1f} s: {trying} x 100 Trying, {finals} finals",
           file=sys.stderr, flush=True)
     time.sleep(12.0)
     p1, _ = scb.pss_bytes(t.proc.pid)
-    s1 = status_of(t)
+    s1 = switch_status(t)
     per_wait = (p1 - p0) / trying if trying else float("nan")
     heap_per_wait = ((s1.get("heap_in_use", 0) - s0.get("heap_in_use", 0)) / trying
                      if trying and s0 and s1 else float("nan"))

@@ -85,6 +85,9 @@ struct transport_counters {
   std::atomic<uint64_t> udp_received{0};
   std::atomic<uint64_t> udp_sent{0};
   std::atomic<uint64_t> udp_send_errors{0};
+  /// Sends refused with an ICMP error of an earlier datagram (the socket's
+  /// pending error, IP_RECVERR) and sent again.
+  std::atomic<uint64_t> udp_send_retried{0};
   std::atomic<uint64_t> udp_truncated{0};     ///< datagram larger than a buffer: dropped
   std::atomic<uint64_t> udp_no_buffers{0};    ///< kernel found the buffer ring empty
   std::atomic<uint64_t> udp_unreachable{0};   ///< ICMP errors for datagrams we sent

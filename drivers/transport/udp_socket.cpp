@@ -23,14 +23,32 @@ constexpr std::size_t recv_headroom = sizeof(io_uring_recvmsg_out) + sizeof(sock
 
 } // namespace
 
+/// An ICMP error about an earlier datagram (to anywhere) is left on the
+/// socket (sk_err, with IP_RECVERR) and the next send fails with it, unsent:
+/// Linux reports the pending error instead of sending. Such a send is tried
+/// once more (the failed attempt cleared the error).
+static bool pending_icmp_error(int err) {
+  return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN
+         || err == EPROTO || err == EMSGSIZE;
+}
+
 struct udp_socket::send_op final : completion {
   udp_socket* owner = nullptr;
   msghdr msg{};
   iovec iov{};
   endpoint to;
   std::string bytes;
+  bool retried = false;
 
-  void on_completion(reactor&, const io_uring_cqe& cqe) override {
+  void on_completion(reactor& r, const io_uring_cqe& cqe) override {
+    if (cqe.res < 0 && !retried && pending_icmp_error(-cqe.res)) {
+      retried = true;
+      owner->counters_.udp_send_retried.fetch_add(1, std::memory_order_relaxed);
+      auto* sqe = r.get_sqe();
+      io_uring_prep_sendmsg(sqe, owner->fd_, &msg, 0);
+      io_uring_sqe_set_data(sqe, static_cast<completion*>(this));
+      return;
+    }
     if (cqe.res < 0)
       owner->counters_.udp_send_errors.fetch_add(1, std::memory_order_relaxed);
     else
@@ -213,6 +231,10 @@ void udp_socket::send(const endpoint& to, std::string bytes) {
   if (reactor::current() != &reactor_) {
     // Not our thread: the kernel serialises sendto on a socket; no lock here.
     auto n = ::sendto(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT, to.data(), to.size());
+    if (n < 0 && pending_icmp_error(errno)) {
+      counters_.udp_send_retried.fetch_add(1, std::memory_order_relaxed);
+      n = ::sendto(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT, to.data(), to.size());
+    }
     if (n < 0)
       counters_.udp_send_errors.fetch_add(1, std::memory_order_relaxed);
     else
@@ -229,6 +251,7 @@ void udp_socket::send(const endpoint& to, std::string bytes) {
     op->owner = this;
   }
   op->to = to;
+  op->retried = false;
   op->bytes = std::move(bytes);
   op->iov.iov_base = op->bytes.data();
   op->iov.iov_len = op->bytes.size();
