@@ -100,7 +100,9 @@ struct run_state {
   bool hibernated = false;
   bool reviving = false;
   uint64_t txn_token = 0;
-  caf::actor_addr asleep;  ///< the transaction asked to hibernate (a strong handle would keep it)
+  /// The id of the transaction asked to hibernate. Not a handle: a strong one
+  /// keeps the actor, a weak one (actor_addr) its memory block.
+  caf::actor_id asleep = 0;
   /// Resumptions held until the transaction is an actor again: a coroutine
   /// with its arguments pushed (nullptr: run maybe_finish).
   std::vector<std::pair<lua_State*, int>> on_awake;
@@ -136,8 +138,10 @@ struct vm_state {
   caf::event_based_actor* self = nullptr;
   std::shared_ptr<script_env> env;
   std::unordered_map<uint64_t, run_state> runs;
-  std::unordered_map<caf::actor_addr, uint64_t> by_server;
-  std::unordered_map<caf::actor_addr, uint64_t> by_context;
+  // By actor id, not actor_addr: a weak reference keeps a dead actor's
+  // memory block (CAF frees it with the last weak reference).
+  std::unordered_map<caf::actor_id, uint64_t> by_server;
+  std::unordered_map<caf::actor_id, uint64_t> by_context;
   std::unordered_map<uint64_t, pending_wait> waits;     ///< token → suspended coroutine
   std::unordered_map<subscription_id, uint64_t> handler_runs;
   std::unordered_map<subscription_id, uint64_t> call_end_runs;
@@ -224,7 +228,7 @@ struct vm_state {
       r.txn_token = next_subscription_id();
       hibernated_runs.emplace(r.txn_token, r.id);
       self->send(r.server, txn_hibernate{r.txn_token});
-      r.asleep = caf::actor_cast<caf::actor_addr>(r.server);
+      r.asleep = r.server.id();
       r.server = nullptr;
     }
   }
@@ -244,13 +248,14 @@ struct vm_state {
             return;
           if (res.txn)
             awake(*run, res.txn);
-          else if (!res.pending)  // it never hibernated (it was not in Proceeding)
-            awake(*run, caf::actor_cast<caf::actor>(run->asleep));
+          // Otherwise a txn_revived is on its way: from the transaction a CANCEL
+          // revived, or from one that did not hibernate (not in Proceeding).
           // pending: a CANCEL revived it; its txn_revived is on the way
         },
-        [this, id](caf::error&) {
+        [this, id](caf::error& err) {
           if (auto* run = find_run(id); run != nullptr && run->hibernated)
-            awake(*run, caf::actor_cast<caf::actor>(run->asleep));
+            log().error("[cid={}] cannot revive the INVITE transaction: {}", run->cid,
+                        caf::to_string(err));
         });
   }
 
@@ -263,12 +268,12 @@ struct vm_state {
   }
 
   void awake(run_state& r, caf::actor txn) {
-    if (r.asleep)
+    if (r.asleep != 0)
       by_server.erase(r.asleep);
-    r.asleep = nullptr;
+    r.asleep = 0;
     r.server = std::move(txn);
     if (r.server)
-      by_server.insert_or_assign(r.server.address(), r.id);
+      by_server.insert_or_assign(r.server.id(), r.id);
     hibernated_runs.erase(r.txn_token);
     r.hibernated = false;
     r.reviving = false;
@@ -378,7 +383,7 @@ struct vm_state {
   void on_event(const event_delivery& d);
   void on_subscription_ended(const subscription_ended& e);
   void on_timer(const timer_expired& t);
-  void on_cancel(const caf::actor_addr& server);
+  void on_cancel(caf::actor_id server);
   void on_relay_failed(const relay_failed& f);
   void on_relay_reply(relay_reply& r);
   void on_relay_final(const relay_final& f);
@@ -850,7 +855,7 @@ int sip_relay(lua_State* L) {
   proxy_context_deps d{vm.deps.services, vm.deps.routing, vm.deps.shard_of(r.cid), plan};
   auto ctx = spawn_proxy_context(vm.self->home_system(), std::move(d));
   vm.self->monitor(ctx);
-  vm.by_context.emplace(ctx.address(), r.id);
+  vm.by_context.emplace(ctx.id(), r.id);
   r.context = ctx;
   r.relayed = true;
   // The context gets its own copy: the script may still read the request.
@@ -1516,7 +1521,7 @@ void vm_state::start_run(txn_request& tr) {
     deps.kv->sweep();  // one stripe of the shared table: expired entries give their memory back
   deps.counters->live_runs.fetch_add(1, std::memory_order_relaxed);
   if (r.server)
-    by_server.emplace(r.server.address(), id);
+    by_server.emplace(r.server.id(), id);
   auto& m = *r.request;
   auto& us = *routing().identity;
   auto method = m.request_method();
@@ -1665,11 +1670,11 @@ void vm_state::finish(run_state& r) {
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
   luaL_unref(L, LUA_REGISTRYINDEX, r.req_ref);
   if (r.server)
-    by_server.erase(r.server.address());
-  if (r.asleep)
+    by_server.erase(r.server.id());
+  if (r.asleep != 0)
     by_server.erase(r.asleep);
   if (r.context)
-    by_context.erase(r.context.address());
+    by_context.erase(r.context.id());
   if (r.txn_token != 0)
     hibernated_runs.erase(r.txn_token);
   deps.counters->live_runs.fetch_sub(1, std::memory_order_relaxed);
@@ -1773,7 +1778,7 @@ void vm_state::on_timer(const timer_expired& t) {
   maybe_finish(*r);
 }
 
-void vm_state::on_cancel(const caf::actor_addr& server) {
+void vm_state::on_cancel(caf::actor_id server) {
   auto it = by_server.find(server);
   if (it == by_server.end())
     return;
@@ -1867,7 +1872,7 @@ void vm_state::on_relay_final(const relay_final& f) {
 }
 
 void vm_state::on_context_down(const caf::down_msg& m) {
-  auto it = by_context.find(m.source);
+  auto it = by_context.find(m.source.id());
   if (it == by_context.end())
     return;
   auto id = it->second;
@@ -1899,7 +1904,7 @@ caf::behavior script_vm(caf::stateful_actor<vm_state>* self, script_vm_deps deps
   self->set_down_handler([&st](caf::down_msg& m) { st.on_context_down(m); });
   return {
     [&st](txn_request& r) { st.start_run(r); },
-    [&st, self](upstream_cancelled) { st.on_cancel(caf::actor_cast<caf::actor_addr>(self->current_sender())); },
+    [&st, self](upstream_cancelled) { st.on_cancel(self->current_sender() ? self->current_sender()->id() : 0); },
     [](server_txn_done) {},
     [&st](const event_delivery& d) { st.on_event(d); },
     [&st](const subscription_ended& e) { st.on_subscription_ended(e); },

@@ -171,12 +171,18 @@ struct server_txn_state {
 
   void on_hibernate(const txn_hibernate& h) {
     auto* m = std::get_if<txn::server_invite>(&machine);
-    if (done || m == nullptr || m->current() != txn::state::proceeding || !request_passed
-        || last_response.empty())
+    bool can = !done && m != nullptr && m->current() == txn::state::proceeding && request_passed
+               && !last_response.empty();
+    if (can)
+      for (auto id : {txn::timer_id::G, txn::timer_id::H, txn::timer_id::I, txn::timer_id::L})
+        if (m->timer_running(id))
+          can = false;
+    if (!can) {
+      // Staying awake: the TU learns it is still this actor.
+      if (init().tu)
+        self->send(init().tu, txn_revived{h.token});
       return;
-    for (auto id : {txn::timer_id::G, txn::timer_id::H, txn::timer_id::I, txn::timer_id::L})
-      if (m->timer_running(id))
-        return;
+    }
     done = true;
     timers.cancel_all();
     auto& i = init();
