@@ -23,6 +23,7 @@ import atexit
 import os
 import re
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -480,6 +481,9 @@ class Switch:
         if listen:
             self.args += ["--listen", f"{HOST}:{self.port}"]
         self.args += ["--data-dir", str(self.data_dir), "--log-level", log_level, *extra_args]
+        # CENTRALITA_TEST_ARGS: flags every switch of a test gets (ctest runs some tests a
+        # second time with "--script builtin", the C++ routing scripts/default.lua reproduces).
+        self.args += shlex.split(os.environ.get("CENTRALITA_TEST_ARGS", ""))
         self.proc: subprocess.Popen | None = None
         self.exit_code: int | None = None
 
