@@ -1,5 +1,7 @@
 #include "actors/events/event_bus.hpp"
 
+#include "protocols/events/catalogue.hpp"
+
 #include "protocols/events/subscription_index.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -14,6 +16,28 @@ namespace centralita::actors {
 subscription_id next_subscription_id() noexcept {
   static std::atomic<subscription_id> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+std::size_t kind_slot(std::string_view event_name) noexcept {
+  auto* k = events::find_kind(event_name);
+  auto slot = k == nullptr ? 15 : static_cast<std::size_t>(k - events::catalogue().data());
+  return slot < 16 ? slot : 15;
+}
+
+} // namespace
+
+void event_bus_stats::want(std::string_view event_name) noexcept {
+  interest[kind_slot(event_name)].fetch_add(1, std::memory_order_seq_cst);
+}
+
+void event_bus_stats::unwant(std::string_view event_name) noexcept {
+  interest[kind_slot(event_name)].fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool event_bus_stats::wanted(std::string_view event_name) const noexcept {
+  return interest[kind_slot(event_name)].load(std::memory_order_seq_cst) > 0;
 }
 
 const char* to_string(subscription_end e) noexcept {
@@ -61,8 +85,13 @@ struct event_bus_state {
   event_bus_stats& stats() { return *deps.stats; }
 
   void on_subscribe(subscribe& s) {
-    if (!s.subscriber || subs.count(s.id) != 0)
+    if (!s.subscriber || subs.count(s.id) != 0) {
+      if (s.counted)
+        stats().unwant(s.filter.event_name());
       return;
+    }
+    if (!s.counted)
+      stats().want(s.filter.event_name());
     auto addr = s.subscriber.address();
     auto [it, fresh] = subscribers.try_emplace(addr);
     if (fresh) {
@@ -83,6 +112,8 @@ struct event_bus_state {
   /// Removes a live subscription; the caller tells the subscriber why.
   sub_info remove(std::unordered_map<subscription_id, sub_info>::iterator it) {
     auto info = std::move(it->second);
+    if (auto* f = index.find(it->first))
+      stats().unwant(f->event_name());
     index.remove(it->first);
     subs.erase(it);
     deps.timers->cancel(info.timeout);

@@ -23,6 +23,8 @@
 #include "protocols/events/filter.hpp"
 
 #include <caf/actor.hpp>
+
+#include <array>
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <spdlog/logger.h>
@@ -64,6 +66,9 @@ struct subscribe {
   subscription_mode mode = subscription_mode::persistent;
   std::chrono::milliseconds timeout{0};  ///< 0: none
   uint32_t queue_limit = 1024;   ///< events in flight to this subscriber (the first subscription sets it)
+  /// The subscriber called event_bus_stats::want() for it before sending
+  /// (else the bus does when it files the subscription).
+  bool counted = false;
 };
 
 /// Cancel a subscription. The subscriber gets `subscription_ended{cancelled}`
@@ -104,6 +109,15 @@ struct subscription_ended {
 
 /// Process-wide counters (read by HEARTBEAT and, later, /metrics).
 struct event_bus_stats {
+  /// Live subscriptions per kind of event (catalogue order). Publishers skip
+  /// building an event nobody subscribed to (a call would otherwise build three
+  /// for nobody); a subscriber counts its subscription before sending it, so a
+  /// publisher that runs after the subscribe was sent sees it.
+  std::array<std::atomic<int64_t>, 16> interest{};
+  void want(std::string_view event_name) noexcept;
+  void unwant(std::string_view event_name) noexcept;
+  bool wanted(std::string_view event_name) const noexcept;
+
   std::atomic<uint64_t> published{0};
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> dropped{0};        ///< a subscriber's queue was full

@@ -575,7 +575,8 @@ struct proxy_state {
   /// TRANSACTION_TIMEOUT: a branch's client transaction got no final response
   /// (Timer B or F).
   void publish_timeout(const branch_info& b) {
-    if (!routing().events)
+    if (!routing().events
+        || (routing().event_stats && !routing().event_stats->wanted("TRANSACTION_TIMEOUT")))
       return;
     events::event ev("TRANSACTION_TIMEOUT");
     ev.set("call_id", cid);

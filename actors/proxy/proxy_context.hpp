@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/events/event_bus.hpp"
 #include "actors/registrar/location_messages.hpp"
 #include "actors/registrar/registrar_shard.hpp"
 #include "actors/script/script_messages.hpp"
@@ -33,6 +34,7 @@ struct routing_policy {
   register_guard proxy_guard;
   std::function<uint64_t()> seed;  ///< entropy for branch ids
   caf::actor events;  ///< the event bus (TRANSACTION_TIMEOUT); may be null
+  std::shared_ptr<const event_bus_stats> event_stats;  ///< who wants what; null: publish all
 };
 
 using routing_ptr = std::shared_ptr<const routing_policy>;

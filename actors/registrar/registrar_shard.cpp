@@ -144,6 +144,9 @@ struct registrar_state {
   }
 
   void publish(events::event e) { self->send(deps.events, publish_event{std::move(e)}); }
+  bool wanted(std::string_view name) const {
+    return deps.events && (!deps.event_stats || deps.event_stats->wanted(name));
+  }
 
   void respond(const caf::actor& txn, const sip::message& response) {
     svc().counters->count_response_sent(response.status());
@@ -216,16 +219,18 @@ struct registrar_state {
       store_delete(b);
     for (auto& b : outcome.expired)
       store_delete(b);
-    if (deps.events) {
+    if (wanted("REGISTER")) {
       for (auto& b : outcome.added)
         publish(binding_event("REGISTER", b, now));
       for (auto& b : outcome.refreshed)
         publish(binding_event("REGISTER", b, now));
+    }
+    if (wanted("UNREGISTER"))
       for (auto& b : outcome.removed)
         publish(binding_event("UNREGISTER", b, now));
+    if (wanted("EXPIRED"))
       for (auto& b : outcome.expired)
         publish(binding_event("EXPIRED", b, now));
-    }
     log.debug("[cid={}] REGISTER {}: {} binding(s), +{} ~{} -{}", cid, r.aor,
               outcome.bindings.size(), outcome.added.size(), outcome.refreshed.size(),
               outcome.removed.size());
@@ -293,7 +298,7 @@ struct registrar_state {
         for (auto b = list.begin(); b != list.end();) {
           if (b->expires_at <= now) {
             store_delete(*b);
-            if (deps.events)
+            if (wanted("EXPIRED"))
               publish(binding_event("EXPIRED", *b, now));
             b = list.erase(b);
           } else {

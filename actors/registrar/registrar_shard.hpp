@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/events/event_bus.hpp"
 #include "actors/registrar/location_messages.hpp"
 #include "actors/transaction/sip_services.hpp"
 #include "actors/transaction/txn_messages.hpp"
@@ -34,6 +35,7 @@ struct registrar_deps {
   sip::registrar_config rules;
   caf::actor store;  ///< the store writer; may be null (no persistence)
   caf::actor events; ///< the event bus (REGISTER, UNREGISTER, EXPIRED); may be null
+  std::shared_ptr<const event_bus_stats> event_stats;  ///< who wants what; null: publish all
   /// How long changes gather before they go to the writer as one message.
   /// The writer waits flush_interval minus this before writing, so kill -9
   /// still loses at most the flush interval.

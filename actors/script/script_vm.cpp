@@ -1101,9 +1101,10 @@ int events_wait(lua_State* L) {
   if (timeout.count() == 0)
     timeout = std::chrono::milliseconds{1};
   auto token = vm.add_wait(r, L, wait_kind::event);
+  vm.deps.event_stats->want(f.event_name());
   vm.self->send(vm.deps.events, subscribe{token, std::move(f),
                                           caf::actor_cast<caf::actor>(vm.self),
-                                          subscription_mode::once, timeout, 1024});
+                                          subscription_mode::once, timeout, 1024, true});
   return lua_yield(L, 0);
 }
 
@@ -1152,14 +1153,16 @@ int events_subscribe(lua_State* L) {
     if (end) {
       r.call_end_sub = next_subscription_id();
       vm.call_end_runs.emplace(r.call_end_sub, r.id);
+      vm.deps.event_stats->want("CALL_END");
       vm.self->send(vm.deps.events,
                     subscribe{r.call_end_sub, std::move(end.value()),
                               caf::actor_cast<caf::actor>(vm.self), subscription_mode::once,
-                              vm.deps.max_wait, 16});
+                              vm.deps.max_wait, 16, true});
     }
   }
+  vm.deps.event_stats->want(f.event_name());
   vm.self->send(vm.deps.events, subscribe{id, std::move(f), caf::actor_cast<caf::actor>(vm.self),
-                                          subscription_mode::persistent, t, 1024});
+                                          subscription_mode::persistent, t, 1024, true});
   lua_pushinteger(L, static_cast<lua_Integer>(id));
   return 1;
 }

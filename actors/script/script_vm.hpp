@@ -9,6 +9,7 @@
 // context (the forwarding engine), which asks the VM before a final failure
 // (on_failure) and takes more branches (sip.append_branch).
 
+#include "actors/events/event_bus.hpp"
 #include "actors/proxy/proxy_context.hpp"
 #include "actors/registrar/registrar_shard.hpp"
 #include "actors/transaction/sip_services.hpp"
@@ -70,6 +71,7 @@ struct script_vm_deps {
   routing_ptr routing;  ///< identity, registrar_of, domains, outbound proxy, seeds
   std::function<caf::actor(std::string_view call_id)> shard_of;  ///< SIP shard of a Call-ID
   caf::actor events;    ///< the event bus
+  std::shared_ptr<event_bus_stats> event_stats;  ///< its interest counts (required)
   std::shared_ptr<const script_code> code;
   bool sandbox = true;
   uint32_t max_instructions = 1000000;

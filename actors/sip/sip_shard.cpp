@@ -81,6 +81,11 @@ struct sip_shard_state {
       self->send(deps.events, publish_event{std::move(ev)});
   }
 
+  /// Whether anybody subscribed to `name` (building an event costs a dozen strings).
+  bool wanted(std::string_view name) const {
+    return deps.events && (!deps.event_stats || deps.event_stats->wanted(name));
+  }
+
   events::event call_event(std::string_view name, const std::string& cid, const call_entry& c) {
     events::event ev(name);
     ev.set("call_id", cid);
@@ -112,7 +117,8 @@ struct sip_shard_state {
     c.started = std::chrono::steady_clock::now();
     svc().counters->calls_started.fetch_add(1, std::memory_order_relaxed);
     svc().counters->active_calls.fetch_add(1, std::memory_order_relaxed);
-    publish(call_event("CALL_START", cid, c));
+    if (wanted("CALL_START"))
+      publish(call_event("CALL_START", cid, c));
     calls.emplace(std::move(cid), std::move(c));
     if (!call_sweep.valid())
       call_sweep = svc().timers->arm(self, std::chrono::seconds{60}, call_sweep_tag);
@@ -121,16 +127,18 @@ struct sip_shard_state {
   void end_call(std::unordered_map<std::string, call_entry>::iterator it, int code,
                 std::string_view reason) {
     auto& c = it->second;
-    auto ev = call_event("CALL_END", it->first, c);
-    ev.set("code", std::to_string(code));
-    ev.set("reason", std::string(reason));
-    int64_t ms = 0;
-    if (c.answered)
-      ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now() - c.answered_at)
-             .count();
-    ev.set("duration_ms", std::to_string(ms));
-    publish(std::move(ev));
+    if (wanted("CALL_END")) {
+      auto ev = call_event("CALL_END", it->first, c);
+      ev.set("code", std::to_string(code));
+      ev.set("reason", std::string(reason));
+      int64_t ms = 0;
+      if (c.answered)
+        ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - c.answered_at)
+               .count();
+      ev.set("duration_ms", std::to_string(ms));
+      publish(std::move(ev));
+    }
     svc().counters->active_calls.fetch_sub(1, std::memory_order_relaxed);
     calls.erase(it);
   }
@@ -151,10 +159,12 @@ struct sip_shard_state {
       c.callee_transport = o.callee_transport;
       c.callee_flow = o.callee_flow;
       c.callee_conn = o.callee_conn;
-      auto ev = call_event("CALL_ANSWER", it->first, c);
-      ev.set("code", std::to_string(o.status));
-      ev.set("reason", o.reason);
-      publish(std::move(ev));
+      if (wanted("CALL_ANSWER")) {
+        auto ev = call_event("CALL_ANSWER", it->first, c);
+        ev.set("code", std::to_string(o.status));
+        ev.set("reason", o.reason);
+        publish(std::move(ev));
+      }
       return;
     }
     if (o.status >= 300 && !c.answered)
@@ -180,6 +190,8 @@ struct sip_shard_state {
   }
 
   void publish_dtmf(const sip::message& m) {
+    if (!wanted("DTMF"))
+      return;
     auto type = m.header("Content-Type");
     if (!type)
       return;

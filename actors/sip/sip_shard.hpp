@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/events/event_bus.hpp"
 #include "actors/sip/messages.hpp"
 #include "actors/sip/stateless_core.hpp"
 #include "actors/transaction/sip_services.hpp"
@@ -40,6 +41,7 @@ struct sip_shard_deps {
   std::shared_ptr<const stateless_core> core;  ///< answers to what does not parse
   tu_chooser choose_tu;
   caf::actor events;  ///< the event bus; may be null (no events)
+  std::shared_ptr<const event_bus_stats> event_stats;  ///< who wants what; null: publish all
   std::shared_ptr<const sip::proxy::proxy_identity> identity;  ///< our Via in BYEs we send
   std::function<uint64_t()> seed;  ///< entropy for the branch ids of BYEs
   std::chrono::seconds max_call_duration{43200};

@@ -362,6 +362,7 @@ result<void> switch_app::start() {
     deps.store = p.store_writer;
     deps.store_batch_window = store_batch_window;
     deps.events = p.events;
+    deps.event_stats = p.event_stats;
     deps.is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
     deps.is_known_user = [users](std::string_view aor) { return users->contains(aor); };
     auto reg = spawn_registrar_shard(*p.system, std::move(deps));
@@ -392,6 +393,7 @@ result<void> switch_app::start() {
   }
   routing->timer_c = std::chrono::seconds{p.cfg->sip.timer_c};
   routing->events = p.events;
+  routing->event_stats = p.event_stats;
   if (p.cfg->auth.invites_from_local_users) {
     if (auto g = make_guard(1000, true))
       routing->proxy_guard = [g](const sip::message& m,
@@ -431,6 +433,7 @@ result<void> switch_app::start() {
         return (*shard_list)[std::hash<std::string_view>{}(cid) % shard_list->size()];
       };
       d.events = p.events;
+      d.event_stats = p.event_stats;
       d.code = p.script;
       d.sandbox = p.cfg->script.sandbox;
       d.max_instructions = p.cfg->script.max_instructions;
@@ -467,6 +470,7 @@ result<void> switch_app::start() {
     deps.services = p.services;
     deps.core = p.core;
     deps.events = p.events;
+    deps.event_stats = p.event_stats;
     deps.identity = p.identity;
     deps.seed = routing->seed;
     deps.max_call_duration = std::chrono::seconds{p.cfg->sip.max_call_duration};

@@ -235,3 +235,47 @@ TEST_F(fixture, every_wait_ends_exactly_once_whatever_the_interleaving) {
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
 }
+
+// Publishers skip events nobody subscribed to: the interest count per kind
+// follows the live subscriptions, counted by the subscriber before it sends
+// (counted = true) or by the bus when it files one (counted = false), and
+// released however the subscription ends.
+TEST_F(fixture, interest_counts_follow_live_subscriptions) {
+  caf::actor_system sys{cfg};
+  auto b = bus(sys);
+  seen s;
+  auto sub = sys.spawn(recorder, &s);
+  EXPECT_FALSE(stats->wanted("REGISTER"));
+  EXPECT_FALSE(stats->wanted("DTMF"));
+  auto persistent = next_subscription_id();
+  caf::anon_send(b, subscribe{persistent, f("REGISTER aor=bob@example.com"), sub,
+                              subscription_mode::persistent, 0s});
+  wait_until(sys, [&] { return stats->subscriptions.load() == 1; });
+  EXPECT_TRUE(stats->wanted("REGISTER"));
+  EXPECT_TRUE(stats->wanted("register"));  // names in any case
+  EXPECT_FALSE(stats->wanted("UNREGISTER"));
+  // Counted by the subscriber before sending: visible at once.
+  auto wait = next_subscription_id();
+  stats->want("DTMF");
+  EXPECT_TRUE(stats->wanted("DTMF"));
+  caf::anon_send(b, subscribe{wait, f("DTMF call_id=c1"), sub, subscription_mode::once, 50ms,
+                              1024, true});
+  // The wait times out, the persistent one is cancelled: nothing is wanted any more.
+  wait_until(sys, [&] { return s.end_count() == 1; });
+  EXPECT_FALSE(stats->wanted("DTMF"));
+  caf::anon_send(b, unsubscribe{persistent});
+  wait_until(sys, [&] { return s.end_count() == 2; });
+  EXPECT_FALSE(stats->wanted("REGISTER"));
+  // A subscription the bus refuses (an id already live) gives its count back.
+  auto again = next_subscription_id();
+  caf::anon_send(b, subscribe{again, f("CALL_END"), sub, subscription_mode::persistent, 0s});
+  wait_until(sys, [&] { return stats->subscriptions.load() == 1; });
+  stats->want("CALL_END");
+  caf::anon_send(b, subscribe{again, f("CALL_END"), sub, subscription_mode::persistent, 0s,
+                              1024, true});
+  caf::anon_send(b, unsubscribe{again});
+  wait_until(sys, [&] { return s.end_count() == 3; });
+  EXPECT_FALSE(stats->wanted("CALL_END"));
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
+}
