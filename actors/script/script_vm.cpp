@@ -19,6 +19,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -122,8 +123,25 @@ struct run_state {
   lua_State* failure_co = nullptr;  ///< on_failure() running
   bool failure_answered = false;
   bool failure_relayed = false;
-  std::map<lua_State*, int> coros;  ///< live coroutines → registry reference
-  std::unordered_set<uint64_t> waits;
+  // Flat vectors, not node containers: a run has one coroutine and one wait
+  // most of the time, and 100,000 suspended runs feel every byte.
+  std::vector<std::pair<lua_State*, int>> coros;  ///< live coroutines, registry reference
+  std::vector<uint64_t> waits;
+
+  bool has_coroutine(lua_State* co) const {
+    for (auto& c : coros)
+      if (c.first == co)
+        return true;
+    return false;
+  }
+  void forget_wait(uint64_t token) {
+    for (auto& w : waits)
+      if (w == token) {
+        w = waits.back();
+        waits.pop_back();
+        return;
+      }
+  }
   std::map<subscription_id, handler_refs> handlers;
   subscription_id call_end_sub = 0;  ///< CALL_END of this call: ends its call-scope handlers
 };
@@ -286,7 +304,7 @@ struct vm_state {
         return;
       if (co == nullptr)
         continue;
-      if (run->coros.count(co))
+      if (run->has_coroutine(co))
         resume(*run, co, nargs);
     }
     if (auto* run = find_run(id))
@@ -324,7 +342,7 @@ struct vm_state {
   uint64_t add_wait(run_state& r, lua_State* co, wait_kind kind) {
     auto token = next_subscription_id();
     waits.emplace(token, pending_wait{r.id, co, kind, {}});
-    r.waits.insert(token);
+    r.waits.push_back(token);
     deps.counters->suspended.fetch_add(1, std::memory_order_relaxed);
     return token;
   }
@@ -341,8 +359,8 @@ struct vm_state {
     auto* r = find_run(w.run);
     if (r == nullptr)
       return std::nullopt;
-    r->waits.erase(token);
-    if (!r->coros.count(w.co))
+    r->forget_wait(token);
+    if (!r->has_coroutine(w.co))
       return std::nullopt;
     return std::make_pair(r, w.co);
   }
@@ -1505,7 +1523,7 @@ lua_State* vm_state::new_coroutine(run_state& r) {
   auto* L = r.env->st->L();
   auto* co = lua_newthread(L);
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  r.coros.emplace(co, ref);
+  r.coros.emplace_back(co, ref);
   return co;
 }
 
@@ -1620,11 +1638,13 @@ void vm_state::resume(run_state& r, lua_State* co, int nargs) {
 }
 
 void vm_state::end_coroutine(run_state& r, lua_State* co) {
-  auto it = r.coros.find(co);
+  auto it = std::find_if(r.coros.begin(), r.coros.end(),
+                         [co](const auto& c) { return c.first == co; });
   if (it == r.coros.end())
     return;
   luaL_unref(r.env->st->L(), LUA_REGISTRYINDEX, it->second);
-  r.coros.erase(it);
+  *it = r.coros.back();
+  r.coros.pop_back();
   // Waits of this coroutine (it died with an error while one was armed: not
   // possible, a yield ends the resume) stay keyed by token; take_wait checks.
   if (co == r.failure_co) {

@@ -414,7 +414,12 @@ struct sip_shard_state {
       // an ACK here matches nothing the transaction sent (absorbed).
       if (m != sip::method::ack) {
         auto& h = it->second.state;
-        svc().hub->send(h.peer.answer(h.reply_to, h.last_response));
+        if (!h.last_response.empty()) {
+          svc().hub->send(h.peer.answer(h.reply_to, h.last_response));
+        } else if (auto trying = sip::make_response(*msg, 100)) {
+          svc().counters->count_response_sent(100);
+          svc().hub->send(h.peer.answer(h.reply_to, trying->serialize()));
+        }
       }
       return;
     }

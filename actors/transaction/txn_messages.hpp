@@ -125,7 +125,7 @@ struct server_txn_hibernated {
   peer_info peer;
   drivers::endpoint reply_to;
   caf::actor tu;
-  std::string last_response;  ///< the provisional re-sent to retransmissions
+  std::string last_response;  ///< the provisional re-sent to retransmissions; empty: a 100 Trying
   std::string call_id;
   uint64_t token;
 };

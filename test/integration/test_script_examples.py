@@ -23,6 +23,7 @@
 """
 
 import re
+import signal
 import sys
 import threading
 import time
@@ -51,6 +52,16 @@ def wait_for_log(switch: Switch, pattern: str, timeout: float) -> bool:
         except OSError:
             pass
         time.sleep(0.05)
+    return False
+
+
+def hibernated(switch: Switch, n: int, timeout: float) -> bool:
+    """Polls SIGUSR1's status line (bounded) until it shows n hibernated transactions."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        switch.proc.send_signal(signal.SIGUSR1)
+        if wait_for_log(switch, rf"status: .*hibernated_transactions={n}\b", 0.3):
+            return True
     return False
 
 
@@ -134,9 +145,24 @@ def wait_for_register(checks: Checks, args) -> None:
         try:
             branch, cid, ftag = new_branch(), new_call_id(), new_tag()
             t0 = time.monotonic()
-            c.send(invite_request(switch.port, "nobody", c.port, branch=branch, call_id=cid,
-                                  from_tag=ftag), switch.port)
-            msgs = c.collect(WAIT + 8, cid, until=lambda ms: any((m.status or 0) >= 200 for m in ms))
+            invite = invite_request(switch.port, "nobody", c.port, branch=branch, call_id=cid,
+                                    from_tag=ftag)
+            c.send(invite, switch.port)
+            # While the routing waits, its INVITE transaction sleeps in the shard: a
+            # retransmission still gets a 100 Trying (built again from the retransmission).
+            waiting = wait_for_log(switch, r"no contact for nobody@127\.0\.0\.1 - waiting", 10)
+            first = c.collect(2, cid, until=lambda ms: any(m.status == 100 for m in ms))
+            asleep = hibernated(switch, 1, 5)
+            checks.check(f"{label}: the waiting INVITE's transaction hibernates (SIGUSR1 status)",
+                         asleep, switch.stderr_tail())
+            c.send(invite, switch.port)
+            again = c.collect(2, cid, until=lambda ms: any(m.status == 100 for m in ms))
+            checks.check(f"{label}: a retransmitted INVITE during the wait gets 100 Trying again",
+                         waiting and any(m.status == 100 for m in first)
+                         and any(m.status == 100 for m in again)
+                         and not any((m.status or 0) >= 200 for m in first + again), c.dump())
+            msgs = first + again + c.collect(WAIT + 8, cid,
+                                             until=lambda ms: any((m.status or 0) >= 200 for m in ms))
             elapsed = time.monotonic() - t0
             final = next((m for m in msgs if (m.status or 0) >= 200), None)
             codes = [m.status for m in msgs]
