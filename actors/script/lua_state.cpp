@@ -70,23 +70,6 @@ void state::count_hook(lua_State* L, lua_Debug*) {
 
 namespace {
 
-// print() goes to the log, not to stdout (the switch's stdout is not a console).
-int lua_print(lua_State* L) {
-  int n = lua_gettop(L);
-  std::string line;
-  for (int i = 1; i <= n; ++i) {
-    std::size_t len = 0;
-    const char* s = luaL_tolstring(L, i, &len);
-    if (i > 1)
-      line += '\t';
-    line.append(s, len);
-    lua_pop(L, 1);
-  }
-  // The VM replaces this with its logger; this fallback only keeps the value.
-  lua_pushlstring(L, line.data(), line.size());
-  return 1;
-}
-
 // load() of text only: bytecode can crash the VM.
 int lua_load_text(lua_State* L) {
   std::size_t len = 0;
@@ -137,8 +120,7 @@ void state::open_libraries(bool sandbox) {
   }
   lua_pushcfunction(L_, lua_load_text);
   lua_setglobal(L_, "load");
-  lua_pushcfunction(L_, lua_print);
-  lua_setglobal(L_, "print");
+  // print: the script VM makes it write to the log (install_api).
   remove_field(L_, LUA_STRLIBNAME, "dump");
   // os: only the clock and dates.
   for (const char* f : {"execute", "exit", "getenv", "remove", "rename", "setlocale",
