@@ -236,8 +236,9 @@ void vm_state::on_event(const event_delivery& d) {
     call_end_runs.erase(ce);
     if (r != nullptr) {
       r->call_end_sub = 0;
-      unsubscribe_all(*r);  // the call is over: so are its handlers
-      maybe_finish(*r);
+      // The call is over: so are its handlers, once they have seen this
+      // CALL_END too (the bus queued their deliveries before this message).
+      self->send(self, end_call_scope{r->id});
     }
     return;
   }
@@ -463,6 +464,12 @@ caf::behavior script_vm(caf::stateful_actor<vm_state>* self, script_vm_deps deps
     [&st](const relay_final& f) { st.on_relay_final(f); },
     [&st](const script_reload& r) { st.reload(r); },
     [&st](const http_done& h) { st.on_http(h); },
+    [&st](const end_call_scope& e) {
+      if (auto* r = st.find_run(e.run)) {
+        st.unsubscribe_all(*r);
+        st.maybe_finish(*r);
+      }
+    },
     [&st, self](const txn_revived& t) {
       st.on_revived(t, caf::actor_cast<caf::actor>(self->current_sender()));
     },

@@ -38,9 +38,16 @@ struct http_done {
   std::shared_ptr<drivers::http_response> response;
 };
 
+/// A VM to itself: the call of run `run` ended; end its call-scope handlers
+/// (after the handlers' own deliveries of that CALL_END, already queued).
+struct end_call_scope {
+  uint64_t run;
+};
+
 } // namespace centralita::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::http_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::end_call_scope)
 
 namespace centralita::actors::script_detail {
 

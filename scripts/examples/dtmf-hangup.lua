@@ -24,6 +24,10 @@ local function hang_up_on_digits(req)
     log.info("DTMF", ev.digit, "(" .. ev.source .. "): hanging up")
     sip.hangup(call_id, "DTMF " .. ev.digit)
   end)
+  -- Handlers of a call see its CALL_END too, then end with it.
+  events.subscribe("CALL_END", {call_id = call_id}, function(ev)
+    log.info("the call ended (" .. ev.reason .. ") after", ev.duration_ms, "ms")
+  end)
 end
 
 function on_request(req)

@@ -339,6 +339,9 @@ def dtmf_hangup(checks: Checks, args) -> None:
                          wait_for_log(switch, r"DTMF 5 \(info\): hanging up", 5)
                          and wait_for_log(switch, r"hung up \(DTMF 5\): BYE to both parties", 5),
                          switch.stderr_tail())
+            checks.check(f"{label}: the call's CALL_END handler ran before the call's handlers ended",
+                         wait_for_log(switch, r"the call ended \(DTMF 5\) after \d+ ms", 5),
+                         switch.stderr_tail())
         finally:
             uas.close()
         check_clean_exit(checks, switch)
