@@ -10,27 +10,13 @@ namespace {
 // -- events ------------------------------------------------------------------------
 
 events::filter filter_arg(lua_State* L, const char* event_name, int idx, const char* what) {
-  std::vector<std::pair<std::string, std::string>> conds;
   if (lua_type(L, idx) == LUA_TSTRING) {
     auto f = events::filter::parse(std::string(event_name) + " " + lua_tostring(L, idx));
     if (!f)
       luaL_error(L, "%s: %s", what, f.err().reason.c_str());
     return std::move(f.value());
   }
-  if (!lua_isnoneornil(L, idx)) {
-    luaL_checktype(L, idx, LUA_TTABLE);
-    idx = lua_absindex(L, idx);
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-      if (lua_type(L, -2) != LUA_TSTRING)
-        luaL_error(L, "%s: filter keys are attribute names", what);
-      std::string k = lua_tostring(L, -2);
-      std::size_t len = 0;
-      const char* v = luaL_tolstring(L, -1, &len);
-      conds.emplace_back(std::move(k), std::string(v, len));
-      lua_pop(L, 2);
-    }
-  }
+  auto conds = string_pairs(L, idx, what, "filter keys (attribute names)");
   auto f = events::filter::make(event_name, conds);
   if (!f)
     luaL_error(L, "%s: %s", what, f.err().reason.c_str());
@@ -149,19 +135,8 @@ int events_publish(lua_State* L) {
                   "names (CUSTOM events with that subclass)", name.c_str());
   if (name != "CUSTOM")
     ev.set("subclass", std::string(luaL_checkstring(L, 1)));
-  if (!lua_isnoneornil(L, 2)) {
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 2) != 0) {
-      if (lua_type(L, -2) != LUA_TSTRING)
-        luaL_error(L, "events.publish: attribute names must be strings");
-      std::string k = lua_tostring(L, -2);
-      std::size_t len = 0;
-      const char* v = luaL_tolstring(L, -1, &len);
-      ev.set(k, std::string(v, len));
-      lua_pop(L, 2);
-    }
-  }
+  for (auto& [k, v] : string_pairs(L, 2, "events.publish", "attribute names"))
+    ev.set(k, std::move(v));
   if (ev.find("subclass") == nullptr)
     luaL_error(L, "events.publish: a CUSTOM event needs a 'subclass' attribute");
   if (vm.current != nullptr && ev.find("call_id") == nullptr)

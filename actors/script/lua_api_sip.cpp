@@ -36,31 +36,38 @@ void refuse_after_relay(lua_State* L, const run_state& r, const char* what) {
                   "use opts.headers)", what);
 }
 
-int req_set_header(lua_State* L) {
+/// req:set_header (replace: every instance goes first) and req:add_header.
+/// The value is checked before anything is removed: a refused header leaves
+/// the request as it was.
+int put_header(lua_State* L, bool replace) {
+  const char* what = replace ? "req:set_header" : "req:add_header";
   auto& r = run_of_request(L, 1);
-  refuse_after_relay(L, r, "req:set_header");
+  refuse_after_relay(L, r, what);
   auto& m = request_of(L, r);
   std::string name = luaL_checkstring(L, 2);
   std::size_t len = 0;
   const char* v = luaL_checklstring(L, 3, &len);
-  m.remove_header(name);
-  if (!m.add_header(name, std::string_view(v, len)))
-    luaL_error(L, "req:set_header: '%s' is not a valid header name or the value holds CR, LF "
-                  "or NUL", name.c_str());
+  std::string_view value(v, len);
+  bool token = !name.empty();
+  for (unsigned char c : name)
+    token = token && c > 0x20 && c < 0x7f && c != ':';
+  if (!token || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+    luaL_error(L, "%s: '%s' is not a valid header name or the value holds CR, LF or NUL", what,
+               name.c_str());
+  if (replace)
+    m.remove_header(name);
+  if (!m.add_header(name, value))
+    luaL_error(L, "%s: '%s' is not a valid header name or the value holds CR, LF or NUL", what,
+               name.c_str());
   return 0;
 }
 
+int req_set_header(lua_State* L) {
+  return put_header(L, true);
+}
+
 int req_add_header(lua_State* L) {
-  auto& r = run_of_request(L, 1);
-  refuse_after_relay(L, r, "req:add_header");
-  auto& m = request_of(L, r);
-  std::string name = luaL_checkstring(L, 2);
-  std::size_t len = 0;
-  const char* v = luaL_checklstring(L, 3, &len);
-  if (!m.add_header(name, std::string_view(v, len)))
-    luaL_error(L, "req:add_header: '%s' is not a valid header name or the value holds CR, LF "
-                  "or NUL", name.c_str());
-  return 0;
+  return put_header(L, false);
 }
 
 int req_remove_header(lua_State* L) {

@@ -488,8 +488,12 @@ inline std::chrono::milliseconds seconds_arg(lua_State* L, int idx, std::chrono:
   return std::min<std::chrono::milliseconds>(ms, max);
 }
 
-inline std::vector<std::pair<std::string, std::string>> header_table(lua_State* L, int idx,
-                                                              const char* what) {
+/// A Lua table of string keys to values (converted with tostring) at `idx`, in
+/// table order; none or nil gives none. `what` and `keys` name them in errors
+/// ("sip.relay opts.headers: header names must be strings").
+inline std::vector<std::pair<std::string, std::string>> string_pairs(lua_State* L, int idx,
+                                                                     const char* what,
+                                                                     const char* keys) {
   std::vector<std::pair<std::string, std::string>> out;
   if (lua_isnoneornil(L, idx))
     return out;
@@ -498,7 +502,7 @@ inline std::vector<std::pair<std::string, std::string>> header_table(lua_State* 
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "%s: header names must be strings", what);
+      luaL_error(L, "%s: %s must be strings", what, keys);
     std::string name = lua_tostring(L, -2);
     std::size_t len = 0;
     const char* v = luaL_tolstring(L, -1, &len);
@@ -506,6 +510,11 @@ inline std::vector<std::pair<std::string, std::string>> header_table(lua_State* 
     lua_pop(L, 2);
   }
   return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> header_table(lua_State* L, int idx,
+                                                                     const char* what) {
+  return string_pairs(L, idx, what, "header names");
 }
 
 inline void set_string(lua_State* L, const char* key, std::string_view v) {
