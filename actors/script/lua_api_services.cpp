@@ -42,7 +42,7 @@ int events_wait(lua_State* L) {
   vm.self->send(vm.deps.events, subscribe{token, std::move(f),
                                           caf::actor_cast<caf::actor>(vm.self),
                                           subscription_mode::once, timeout, 1024, true});
-  return lua_yield(L, 0);
+  return suspend(L);
 }
 
 int events_subscribe(lua_State* L) {
@@ -156,7 +156,7 @@ int timer_sleep(lua_State* L) {
     return lua_pushnil(L), lua_pushstring(L, "cancelled"), 2;
   auto token = vm.add_wait(r, L, wait_kind::sleep);
   vm.waits[token].timer = vm.svc().timers->arm(vm.self, d, token);
-  return lua_yield(L, 0);
+  return suspend(L);
 }
 
 std::string join_args(lua_State* L) {
@@ -299,7 +299,7 @@ int http_request_fn(lua_State* L) {
   vm.deps.http->request(std::move(req), [me, token](drivers::http_response resp) {
     caf::anon_send(me, http_done{token, std::make_shared<drivers::http_response>(std::move(resp))});
   });
-  return lua_yield(L, 0);
+  return suspend(L);
 }
 
 } // namespace

@@ -513,7 +513,7 @@ int location_lookup_fn(lua_State* L) {
         vm.resume(*r, co, 2);
         vm.maybe_finish(*r);
       });
-  return lua_yield(L, 0);
+  return suspend(L);
 }
 
 int location_save(lua_State* L) {

@@ -79,6 +79,22 @@ struct handler_refs {
   bool transaction_scope = false;  ///< ends when the request is answered
 };
 
+/// A run's persistent subscriptions: a flat list (a run has a handful at
+/// most; a std::map costs 48 bytes even when empty, in every suspended run).
+struct handler_list {
+  using item = std::pair<subscription_id, handler_refs>;
+  std::vector<item> items;
+  using iterator = std::vector<item>::iterator;
+  iterator begin() { return items.begin(); }
+  iterator end() { return items.end(); }
+  bool empty() const { return items.empty(); }
+  iterator find(subscription_id id) {
+    return std::find_if(items.begin(), items.end(), [id](const item& i) { return i.first == id; });
+  }
+  void emplace(subscription_id id, const handler_refs& h) { items.emplace_back(id, h); }
+  iterator erase(iterator it) { return items.erase(it); }
+};
+
 /// One request's routing: the coroutines running for it (on_request, event
 /// handlers, on_failure, on_reply), what it waits for, what it decided.
 struct run_state {
@@ -90,10 +106,6 @@ struct run_state {
   /// as bytes (~400) instead of sofia's parsed form (~3.5 KB): parsed again
   /// when the script or an answer needs it.
   std::string parked;
-  /// The INVITE server transaction was asked to hibernate (txn_hibernate)
-  /// while the run waits: `server` may be stale until it is revived.
-  bool hibernated = false;
-  bool reviving = false;
   uint64_t txn_token = 0;
   /// The id of the transaction asked to hibernate. Not a handle: a strong one
   /// keeps the actor, a weak one (actor_addr) its memory block.
@@ -104,21 +116,26 @@ struct run_state {
   peer_info peer;
   std::string cid;
   std::string to_tag;
-  std::string route_class;  ///< req.routing
+  std::string_view route_class;  ///< req.routing (a literal)
+  caf::actor context;
+  lua_State* failure_co = nullptr;  ///< on_failure() running
+  int req_ref = LUA_NOREF;
+  // The flags together: 100,000 suspended runs feel every byte of padding.
+  /// The INVITE server transaction was asked to hibernate (txn_hibernate)
+  /// while the run waits: `server` may be stale until it is revived.
+  bool hibernated = false;
+  bool reviving = false;
   bool initial_invite = false;  ///< an INVITE outside a dialog: a call (CALL_* events)
   bool invite = false;
-  int req_ref = LUA_NOREF;
   bool answered = false;    ///< a final response went (or will go) upstream
   bool relayed = false;
   bool saved = false;       ///< handed to the registrar
   bool cancelled = false;
   bool final_seen = false;  ///< the proxy context sent its final response (or ended)
-  caf::actor context;
-  lua_State* failure_co = nullptr;  ///< on_failure() running
   bool failure_answered = false;
   bool failure_relayed = false;
   // Flat vectors, not node containers: a run has one coroutine and one wait
-  // most of the time, and 100,000 suspended runs feel every byte.
+  // most of the time.
   std::vector<std::pair<lua_State*, int>> coros;  ///< live coroutines, registry reference
   std::vector<uint64_t> waits;
 
@@ -136,12 +153,20 @@ struct run_state {
         return;
       }
   }
-  std::map<subscription_id, handler_refs> handlers;
+  handler_list handlers;
   subscription_id call_end_sub = 0;  ///< CALL_END of this call: ends its call-scope handlers
 };
 
 struct vm_state;
 vm_state& vm_of(lua_State* L);
+
+/// Suspends the running coroutine until the answer to its wait resumes it.
+/// The C function's arguments go first: garbage once the wait is filed, they
+/// would otherwise live as long as the wait (a filter table is ~100 bytes).
+inline int suspend(lua_State* L) {
+  lua_settop(L, 0);
+  return lua_yield(L, 0);
+}
 
 struct vm_state {
   static constexpr const char* name = "script_vm";
@@ -252,7 +277,7 @@ struct vm_state {
       return;
     r.reviving = true;
     auto id = r.id;
-    self->request(deps.shard_of(r.cid), caf::infinite, revive_txn{r.txn_token})
+    self->request(deps.shard_of(r.cid), caf::infinite, revive_txn{r.txn_token, r.cid})
       .then(
         [this, id](revive_result& res) {
           auto* run = find_run(id);

@@ -1,5 +1,7 @@
 #include "actors/sip/sip_shard.hpp"
 
+#include "actors/sip/call_entry.hpp"
+
 #include "actors/system/actor_timers.hpp"
 #include "actors/events/event_bus.hpp"
 #include "actors/transaction/client_txn.hpp"
@@ -46,11 +48,17 @@ struct sip_shard_state {
   std::unordered_map<txn::server_key, parked_entry, txn::server_key::hasher> parked;
   /// Hibernated INVITE server transactions (server_txn_hibernated): waiting
   /// for a routing script, kept here as data; revived on CANCEL or revive_txn.
+  /// The key lives once, in `hibernated`; `hibernated_tokens` points at it
+  /// (node keys do not move), so 100,000 sleeping INVITEs hold one copy each.
   struct hibernated_entry {
-    server_txn_hibernated state;
+    peer_info peer;
+    drivers::endpoint reply_to;
+    caf::actor tu;
+    std::string last_response;
+    uint64_t token = 0;  ///< no Call-ID: whoever revives it (CANCEL, revive_txn) brings one
   };
   std::unordered_map<txn::server_key, hibernated_entry, txn::server_key::hasher> hibernated;
-  std::unordered_map<uint64_t, txn::server_key> hibernated_tokens;
+  std::unordered_map<uint64_t, const txn::server_key*> hibernated_tokens;
   std::unordered_set<uint64_t> revived_tokens;  ///< revived by a CANCEL before the TU asked
   std::deque<std::pair<std::chrono::steady_clock::time_point, txn::server_key>> parked_order;
   timer_handle parked_sweep;
@@ -58,20 +66,6 @@ struct sip_shard_state {
   static constexpr uint64_t call_sweep_tag = 2;
 
   // -- the call table ----------------------------------------------------------
-  struct call_entry {
-    sip::dialog::party caller;
-    sip::dialog::party callee;
-    std::string ruri;
-    peer_info caller_peer;
-    drivers::transport_kind callee_transport = drivers::transport_kind::udp;
-    std::optional<drivers::endpoint> callee_flow;
-    drivers::connection_id callee_conn;
-    uint32_t caller_cseq = 0;
-    uint32_t callee_cseq = 0;
-    std::chrono::steady_clock::time_point started;
-    std::chrono::steady_clock::time_point answered_at;
-    bool answered = false;
-  };
   std::unordered_map<std::string, call_entry> calls;
   timer_handle call_sweep;
   std::optional<sip::id_generator> ids;
@@ -89,9 +83,9 @@ struct sip_shard_state {
   events::event call_event(std::string_view name, const std::string& cid, const call_entry& c) {
     events::event ev(name);
     ev.set("call_id", cid);
-    ev.set("from", c.caller.uri);
-    ev.set("to", c.callee.uri);
-    ev.set("ruri", c.ruri);
+    ev.set("from", std::string(c.caller_uri()));
+    ev.set("to", std::string(c.callee_uri()));
+    ev.set("ruri", std::string(c.ruri()));
     // Every attribute of the kind is present (empty when it does not apply yet).
     ev.set("code", "");
     ev.set("reason", "");
@@ -103,18 +97,7 @@ struct sip_shard_state {
     std::string cid(m.call_id());
     if (calls.count(cid))
       return;  // a new INVITE transaction for a call we know (e.g. after a 401)
-    call_entry c;
-    auto from = m.from();
-    auto to = m.to();
-    c.caller = sip::dialog::party{from.uri, from.display, from.tag,
-                                  m.contact() ? m.contact()->uri : std::string{},
-                                  sip::dialog::caller_route(m)};
-    c.callee.uri = to.uri;
-    c.callee.display = to.display;
-    c.ruri = m.request_uri();
-    c.caller_peer = peer;
-    c.caller_cseq = m.cseq();
-    c.started = std::chrono::steady_clock::now();
+    call_entry c(m, peer, std::chrono::steady_clock::now());
     svc().counters->calls_started.fetch_add(1, std::memory_order_relaxed);
     svc().counters->active_calls.fetch_add(1, std::memory_order_relaxed);
     if (wanted("CALL_START"))
@@ -132,9 +115,9 @@ struct sip_shard_state {
       ev.set("code", std::to_string(code));
       ev.set("reason", std::string(reason));
       int64_t ms = 0;
-      if (c.answered)
+      if (c.answered())
         ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now() - c.answered_at)
+               std::chrono::steady_clock::now() - c.answered_at())
                .count();
       ev.set("duration_ms", std::to_string(ms));
       publish(std::move(ev));
@@ -149,16 +132,8 @@ struct sip_shard_state {
       return;
     auto& c = it->second;
     if (o.status >= 200 && o.status < 300) {
-      if (c.answered)
+      if (!c.answer(o, std::chrono::steady_clock::now()))
         return;  // a second 2xx of a forked call: the first one made the call
-      c.answered = true;
-      c.answered_at = std::chrono::steady_clock::now();
-      c.callee.tag = std::move(o.to_tag);
-      c.callee.contact = std::move(o.callee_contact);
-      c.callee.route = std::move(o.callee_route);
-      c.callee_transport = o.callee_transport;
-      c.callee_flow = o.callee_flow;
-      c.callee_conn = o.callee_conn;
       if (wanted("CALL_ANSWER")) {
         auto ev = call_event("CALL_ANSWER", it->first, c);
         ev.set("code", std::to_string(o.status));
@@ -167,7 +142,7 @@ struct sip_shard_state {
       }
       return;
     }
-    if (o.status >= 300 && !c.answered)
+    if (o.status >= 300 && !c.answered())
       end_call(it, o.status, o.reason);
   }
 
@@ -180,7 +155,7 @@ struct sip_shard_state {
     if (it == calls.end())
       return;
     auto& c = it->second;
-    bool from_caller = m.from().tag == c.caller.tag;
+    bool from_caller = m.from().tag == c.caller_tag();
     if (method != sip::method::ack && method != sip::method::cancel) {
       auto& seen = from_caller ? c.caller_cseq : c.callee_cseq;
       seen = std::max(seen, m.cseq());
@@ -216,16 +191,18 @@ struct sip_shard_state {
       return;
     }
     auto& c = it->second;
-    if (!c.answered) {
+    if (!c.answered()) {
       svc().sip_log->info("[cid={}] hangup: the call is not answered yet (nothing to BYE)",
                           h.call_id);
       return;
     }
     std::string reason_header = "SIP;cause=200;text=\"" + sanitize(h.reason) + "\"";
     // To the callee, as if the caller hung up; to the caller, as if the callee did.
-    send_bye(h.call_id, c.caller, c.callee, c.caller_cseq + 1, c.callee_transport,
-             c.callee_flow, c.callee_conn, reason_header);
-    send_bye(h.call_id, c.callee, c.caller, c.callee_cseq + 1, c.caller_peer.transport,
+    auto caller = c.caller();
+    auto callee = c.callee();
+    send_bye(h.call_id, caller, callee, c.caller_cseq + 1, c.callee_transport(),
+             c.callee_flow(), c.callee_conn(), reason_header);
+    send_bye(h.call_id, callee, caller, c.callee_cseq + 1, c.caller_peer.transport,
              c.caller_peer.source, c.caller_peer.conn, reason_header);
     svc().sip_log->info("[cid={}] hung up ({}): BYE to both parties", h.call_id, h.reason);
     end_call(it, 200, h.reason.empty() ? "hangup" : h.reason);
@@ -291,9 +268,9 @@ struct sip_shard_state {
     for (auto it = calls.begin(); it != calls.end();) {
       auto next = std::next(it);
       auto& c = it->second;
-      if (c.answered && now - c.answered_at > deps.max_call_duration)
+      if (c.answered() && now - c.answered_at() > deps.max_call_duration)
         end_call(it, 200, "expired");
-      else if (!c.answered && now - c.started > std::chrono::hours{1})
+      else if (!c.answered() && now - c.started > std::chrono::hours{1})
         end_call(it, 408, "no final response");
       it = next;
     }
@@ -413,7 +390,7 @@ struct sip_shard_state {
       // Proceeding: a retransmitted INVITE gets the last provisional again;
       // an ACK here matches nothing the transaction sent (absorbed).
       if (m != sip::method::ack) {
-        auto& h = it->second.state;
+        auto& h = it->second;
         if (!h.last_response.empty()) {
           svc().hub->send(h.peer.answer(h.reply_to, h.last_response));
         } else if (auto trying = sip::make_response(*msg, 100)) {
@@ -478,24 +455,25 @@ struct sip_shard_state {
 
   void on_hibernated(server_txn_hibernated& h) {
     servers.erase(h.key);
-    auto token = h.token;
-    auto key = h.key;
-    hibernated_tokens.insert_or_assign(token, key);
-    if (hibernated.insert_or_assign(std::move(key), hibernated_entry{std::move(h)}).second)
+    auto [it, fresh] = hibernated.insert_or_assign(
+      std::move(h.key), hibernated_entry{std::move(h.peer), h.reply_to, std::move(h.tu),
+                                         std::move(h.last_response), h.token});
+    hibernated_tokens.insert_or_assign(h.token, &it->first);
+    if (fresh)
       svc().counters->hibernated_transactions.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// An actor again for a hibernated transaction.
-  caf::actor revive(const txn::server_key& key) {
+  caf::actor revive(const txn::server_key& key, std::string_view call_id) {
     auto it = hibernated.find(key);
     if (it == hibernated.end())
       return {};
-    auto h = std::move(it->second.state);
+    auto h = std::move(it->second);
     hibernated.erase(it);
     svc().counters->hibernated_transactions.fetch_sub(1, std::memory_order_relaxed);
     hibernated_tokens.erase(h.token);
     server_txn_init init{deps.services, key, nullptr, h.peer, h.reply_to, h.tu, self, {}};
-    init.revive = server_txn_init::revival{std::move(h.last_response), std::move(h.call_id),
+    init.revive = server_txn_init::revival{std::move(h.last_response), std::string(call_id),
                                            h.token};
     auto st = spawn_server_txn(self->home_system(), std::move(init));
     servers.insert_or_assign(key, st);
@@ -504,8 +482,8 @@ struct sip_shard_state {
 
   revive_result on_revive(const revive_txn& r) {
     if (auto it = hibernated_tokens.find(r.token); it != hibernated_tokens.end()) {
-      auto key = it->second;
-      return revive_result{revive(key), false};
+      auto key = *it->second;  // a copy: revive() erases the node holding it
+      return revive_result{revive(key, r.call_id), false};
     }
     if (revived_tokens.erase(r.token) > 0)
       return revive_result{{}, true};
@@ -517,8 +495,8 @@ struct sip_shard_state {
     caf::actor invite_txn;
     if (target) {
       if (auto h = hibernated.find(*target); h != hibernated.end()) {
-        revived_tokens.insert(h->second.state.token);
-        revive(*target);
+        revived_tokens.insert(h->second.token);
+        revive(*target, msg->call_id());
       }
       if (auto it = servers.find(*target); it != servers.end())
         invite_txn = it->second;

@@ -189,10 +189,9 @@ struct server_txn_state {
     // A plain 100 Trying is not kept: the shard builds it again from a
     // retransmitted INVITE (~300 bytes less per waiting INVITE).
     if (last_response.rfind("SIP/2.0 100 ", 0) == 0)
-      last_response.clear();
+      std::string().swap(last_response);  // clear() or `= {}` would keep the buffer
     self->send(i.shard, server_txn_hibernated{std::move(i.key), i.peer, i.reply_to, i.tu,
-                                              std::move(last_response), std::move(call_id),
-                                              h.token});
+                                              std::move(last_response), h.token});
     self->quit();
   }
 

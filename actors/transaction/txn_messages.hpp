@@ -126,13 +126,13 @@ struct server_txn_hibernated {
   drivers::endpoint reply_to;
   caf::actor tu;
   std::string last_response;  ///< the provisional re-sent to retransmissions; empty: a 100 Trying
-  std::string call_id;
   uint64_t token;
 };
 /// TU → shard: bring the hibernated transaction `token` back (an actor again).
 /// Answered with `revive_result`.
 struct revive_txn {
   uint64_t token;
+  std::string call_id;  ///< for the revived transaction's logs (the shard keeps no copy)
 };
 struct revive_result {
   caf::actor txn;        ///< the revived transaction (invalid: see `pending`)
