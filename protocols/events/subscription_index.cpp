@@ -26,12 +26,6 @@ struct key_view {
   std::string_view event, attr, value;
 };
 
-/// The stored key of an anchored bucket.
-struct anchor_key {
-  std::string event, attr, value;
-  operator key_view() const noexcept { return {event, attr, value}; }
-};
-
 struct key_hash {
   using is_transparent = void;
   std::size_t operator()(const key_view& k) const noexcept {
@@ -39,17 +33,12 @@ struct key_hash {
     // Values are case-sensitive: the standard hash, mixed in.
     return h ^ (std::hash<std::string_view>{}(k.value) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
   }
-  std::size_t operator()(const anchor_key& k) const noexcept { return (*this)(key_view(k)); }
 };
 
 struct key_equal {
   using is_transparent = void;
-  static bool eq(const key_view& a, const key_view& b) noexcept {
+  bool operator()(const key_view& a, const key_view& b) const noexcept {
     return a.value == b.value && ascii::iequals(a.attr, b.attr) && ascii::iequals(a.event, b.event);
-  }
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const noexcept {
-    return eq(key_view(a), key_view(b));
   }
 };
 
@@ -65,21 +54,63 @@ struct name_equal {
 
 } // namespace
 
-struct subscription_index::impl {
-  /// Subscriptions that share an anchor key, or the unanchored ones of one
-  /// event name. Removal swaps the last one into the hole (entry::pos follows).
-  struct bucket {
-    std::vector<entry*> subs;
-  };
-  std::unordered_map<anchor_key, bucket, key_hash, key_equal> anchored;
-  std::unordered_map<std::string, bucket, name_hash, name_equal> unanchored;
-};
+// Memory matters here: 100,000 suspended routings are 100,000 subscriptions.
+// So an entry lives in the node of `subs` itself, the subscriptions of a
+// bucket are an intrusive list through their entries, and an anchored bucket
+// is keyed by a member of its own (its hash and equality read that member's
+// filter): ~150 bytes for a wait on "REGISTER aor=...", where copies of the
+// key strings and a vector per bucket cost twice that.
 
 struct subscription_index::entry {
   id sub;
   filter f;
-  impl::bucket* home = nullptr;  ///< stable: unordered_map nodes do not move on rehash
-  std::size_t pos = 0;           ///< index in home->subs
+  entry* prev = nullptr;  ///< the bucket's list
+  entry* next = nullptr;
+
+  key_view anchor_key() const noexcept {
+    const condition* a = f.anchor();
+    return {f.event_name(), a->attr, a->value};
+  }
+};
+
+struct subscription_index::impl {
+  /// An anchored bucket's key: one of its entries (any; re-keyed when that
+  /// one leaves). Hashed and compared through its filter's anchor.
+  struct member {
+    const entry* e;
+  };
+  struct member_hash : key_hash {
+    using key_hash::operator();
+    std::size_t operator()(const member& m) const noexcept { return (*this)(m.e->anchor_key()); }
+  };
+  struct member_equal {
+    using is_transparent = void;
+    static key_view view(const member& m) noexcept { return m.e->anchor_key(); }
+    static key_view view(const key_view& k) noexcept { return k; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return key_equal{}(view(a), view(b));
+    }
+  };
+
+  std::unordered_map<id, entry> subs;
+  std::unordered_map<member, entry*, member_hash, member_equal> anchored;
+  std::unordered_map<std::string, entry*, name_hash, name_equal> unanchored;
+
+  static void link(entry*& head, entry& e) {
+    e.prev = nullptr;
+    e.next = head;
+    if (head) head->prev = &e;
+    head = &e;
+  }
+  /// Unlinks `e`; true when its list is empty now.
+  static bool unlink(entry*& head, entry& e) {
+    if (e.prev) e.prev->next = e.next;
+    else head = e.next;
+    if (e.next) e.next->prev = e.prev;
+    e.prev = e.next = nullptr;
+    return head == nullptr;
+  }
 };
 
 subscription_index::subscription_index() : impl_(std::make_unique<impl>()) {}
@@ -87,43 +118,50 @@ subscription_index::~subscription_index() = default;
 subscription_index::subscription_index(subscription_index&&) noexcept = default;
 subscription_index& subscription_index::operator=(subscription_index&&) noexcept = default;
 
+std::size_t subscription_index::size() const noexcept { return impl_ ? impl_->subs.size() : 0; }
+
 void subscription_index::add(id sub, filter f) {
   if (!impl_) impl_ = std::make_unique<impl>();  // a moved-from index is reusable
-  if (subs_.contains(sub)) {
+  if (impl_->subs.contains(sub)) {
     assert(!"subscription_index::add: id already present");
     remove(sub);  // release builds: the new filter replaces the old one
   }
-  auto& slot = subs_[sub];
-  slot = std::make_unique<entry>(entry{sub, std::move(f)});
-  entry& e = *slot;
-
-  impl::bucket* home;
-  if (const condition* a = e.f.anchor()) {
-    home = &impl_->anchored[anchor_key{e.f.event_name(), a->attr, a->value}];
+  entry& e = impl_->subs.try_emplace(sub, entry{sub, std::move(f)}).first->second;
+  if (e.f.anchor() != nullptr) {
+    auto [it, fresh] = impl_->anchored.try_emplace(impl::member{&e}, nullptr);
+    impl::link(it->second, e);
   } else {
-    home = &impl_->unanchored[e.f.event_name()];
+    auto [it, fresh] = impl_->unanchored.try_emplace(e.f.event_name(), nullptr);
+    impl::link(it->second, e);
   }
-  e.home = home;
-  e.pos = home->subs.size();
-  home->subs.push_back(&e);
 }
 
 bool subscription_index::remove(id sub) {
-  auto it = subs_.find(sub);
-  if (it == subs_.end()) return false;
-  entry& e = *it->second;
-  auto& v = e.home->subs;
-  assert(e.pos < v.size() && v[e.pos] == &e);
-  v[e.pos] = v.back();
-  v[e.pos]->pos = e.pos;
-  v.pop_back();
-  if (v.empty()) {
-    // Anchored buckets come and go with their waits; the per-name lists stay
-    // (there are only as many as kinds of events).
-    if (const condition* a = e.f.anchor())
-      impl_->anchored.erase(impl_->anchored.find(key_view{e.f.event_name(), a->attr, a->value}));
+  if (!impl_) return false;
+  auto it = impl_->subs.find(sub);
+  if (it == impl_->subs.end()) return false;
+  entry& e = it->second;
+  if (e.f.anchor() != nullptr) {
+    auto b = impl_->anchored.find(e.anchor_key());
+    assert(b != impl_->anchored.end());
+    bool empty = impl::unlink(b->second, e);
+    if (empty) {
+      // Anchored buckets come and go with their waits.
+      impl_->anchored.erase(b);
+    } else if (b->first.e == &e) {
+      // The key was this entry: another member of the bucket keys it now
+      // (same anchor, so the same hash: the node goes back where it was).
+      auto node = impl_->anchored.extract(b);
+      node.key().e = node.mapped();
+      impl_->anchored.insert(std::move(node));
+    }
+  } else {
+    // The per-name lists stay (there are only as many as kinds of events).
+    auto b = impl_->unanchored.find(std::string_view(e.f.event_name()));
+    assert(b != impl_->unanchored.end());
+    impl::unlink(b->second, e);
   }
-  subs_.erase(it);
+  impl_->subs.erase(it);
   return true;
 }
 
@@ -140,18 +178,19 @@ void subscription_index::match(const event& e, std::vector<id>& out) const {
       for (std::size_t j = 0; j < i && !repeated; ++j)
         repeated = ascii::iequals(e.attrs[j].name, a.name);
       if (repeated) continue;
-      for (const entry* s : it->second.subs)
+      for (const entry* s = it->second; s; s = s->next)
         if (s->f.matches(e)) out.push_back(s->sub);
     }
   }
   if (auto it = impl_->unanchored.find(std::string_view(e.name)); it != impl_->unanchored.end())
-    for (const entry* s : it->second.subs)
+    for (const entry* s = it->second; s; s = s->next)
       if (s->f.matches(e)) out.push_back(s->sub);
 }
 
 const filter* subscription_index::find(id sub) const {
-  auto it = subs_.find(sub);
-  return it == subs_.end() ? nullptr : &it->second->f;
+  if (!impl_) return nullptr;
+  auto it = impl_->subs.find(sub);
+  return it == impl_->subs.end() ? nullptr : &it->second.f;
 }
 
 } // namespace centralita::events

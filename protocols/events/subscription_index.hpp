@@ -12,8 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
-#include <unordered_map>
+#include <memory>
 #include <vector>
 
 namespace centralita::events {
@@ -33,7 +32,7 @@ public:
   void match(const event& e, std::vector<id>& out) const;
 
   const filter* find(id sub) const;
-  std::size_t size() const noexcept { return subs_.size(); }
+  std::size_t size() const noexcept;
 
 private:
   // Implementation is free: an anchored table keyed by (event, attr, value)
@@ -41,7 +40,6 @@ private:
   // make remove() O(1).
   struct entry;
   struct impl;
-  std::unordered_map<id, std::unique_ptr<entry>> subs_;
   std::unique_ptr<impl> impl_;
 
 public:

@@ -73,6 +73,27 @@ TEST(subscription_index, add_match_remove) {
   EXPECT_EQ(out, (std::vector<id>{99, 2}));
 }
 
+TEST(subscription_index, a_bucket_outlives_the_subscription_that_keyed_it) {
+  // An anchored bucket is keyed by one of its subscriptions: removing that one
+  // re-keys the bucket with another (here spelled in another case).
+  subscription_index idx;
+  idx.add(1, must("REGISTER aor=bob@example.com"));
+  idx.add(2, must("register AOR=bob@example.com expires=60"));
+  idx.add(3, must("REGISTER Aor=bob@example.com"));
+  EXPECT_TRUE(idx.remove(1));
+  EXPECT_EQ(match(idx, reg("bob@example.com")), (std::vector<id>{2, 3}));
+  EXPECT_TRUE(idx.remove(3));
+  EXPECT_EQ(match(idx, reg("bob@example.com")), (std::vector<id>{2}));
+  idx.add(4, must("REGISTER aor=bob@example.com"));
+  EXPECT_TRUE(idx.remove(2));
+  EXPECT_EQ(match(idx, reg("bob@example.com")), (std::vector<id>{4}));
+  EXPECT_TRUE(idx.remove(4));
+  EXPECT_EQ(match(idx, reg("bob@example.com")), (std::vector<id>{}));
+  EXPECT_EQ(idx.size(), 0u);
+  idx.add(5, must("REGISTER aor=bob@example.com"));
+  EXPECT_EQ(match(idx, reg("bob@example.com")), (std::vector<id>{5}));
+}
+
 TEST(subscription_index, names_match_in_any_case) {
   subscription_index idx;
   idx.add(1, must("register AOR=Bob"));
