@@ -198,6 +198,83 @@ result<void> read_http(table_reader& t, http_config& c) {
   return t.no_unknown_keys();
 }
 
+result<void> read_push_provider(table_reader& t, push_provider_config& c, const std::string& origin,
+                                 const toml::table& table) {
+  CENTRALITA_TRY(t.string("type", c.type));
+  CENTRALITA_TRY(t.string("url", c.url));
+  CENTRALITA_TRY(t.string("ca_file", c.ca_file));
+  CENTRALITA_TRY(t.integer("timeout", c.timeout, 1, 300));
+  CENTRALITA_TRY(t.string("key_file", c.key_file));
+  CENTRALITA_TRY(t.string("key_id", c.key_id));
+  CENTRALITA_TRY(t.string("team_id", c.team_id));
+  CENTRALITA_TRY(t.string("topic", c.topic));
+  CENTRALITA_TRY(t.string("service_account_file", c.service_account_file));
+  CENTRALITA_TRY(t.string("token_url", c.token_url));
+  CENTRALITA_TRY(t.string("project_id", c.project_id));
+  CENTRALITA_TRY(t.string("template", c.body_template));
+  CENTRALITA_TRY(t.strings("headers", c.headers));
+  CENTRALITA_TRY(t.no_unknown_keys());
+  c.line = static_cast<int>(table.source().begin.line);
+  std::string prefix = "push." + c.name + ".";
+  auto missing = [&](const char* key, const char* why) {
+    return config_error(origin, table.source(), prefix + key, why);
+  };
+  if (c.type.empty())
+    return missing("type", "missing: \"apns\", \"fcm\" or \"webhook\"");
+  if (c.type == "apns") {
+    if (c.key_file.empty())
+      return missing("key_file", "missing: the APNs signing key (.p8)");
+    if (c.key_id.empty())
+      return missing("key_id", "missing: the APNs key id");
+    if (c.team_id.empty())
+      return missing("team_id", "missing: the Apple developer team id");
+    if (c.url.empty())
+      c.url = "https://api.push.apple.com";
+  } else if (c.type == "fcm") {
+    if (c.service_account_file.empty())
+      return missing("service_account_file", "missing: the Google service-account JSON key");
+    if (c.url.empty())
+      c.url = "https://fcm.googleapis.com";
+  } else if (c.type == "webhook") {
+    if (c.url.empty())
+      return missing("url", "missing: where the webhook POSTs");
+  } else {
+    return config_error(origin, t.node("type")->source(), prefix + "type",
+                        "must be \"apns\", \"fcm\" or \"webhook\"");
+  }
+  if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
+    return config_error(origin, t.node("url") ? t.node("url")->source() : table.source(),
+                        prefix + "url", "must start with http:// or https://");
+  for (auto& h : c.headers)
+    if (h.find(':') == std::string::npos || h.find_first_of("\r\n") != std::string::npos)
+      return config_error(origin, t.node("headers")->source(), prefix + "headers",
+                          "each header is one \"Name: value\" line");
+  return {};
+}
+
+result<void> read_push(table_reader& t, push_config& c, const std::string& origin,
+                       const toml::table& table) {
+  CENTRALITA_TRY(t.integer("wait", c.wait, 1, 3600));
+  CENTRALITA_TRY(t.integer("retries", c.retries, 0, 20));
+  CENTRALITA_TRY(t.integer("retry_backoff_ms", c.retry_backoff_ms, 10, 600000));
+  for (auto& [key, node] : table) {
+    std::string name(key.str());
+    if (name == "wait" || name == "retries" || name == "retry_backoff_ms")
+      continue;
+    auto* sub = node.as_table();
+    if (sub == nullptr)
+      return config_error(origin, node.source(), "push." + name,
+                          "unknown key (providers are tables: [push.<pn-provider>])");
+    push_provider_config p;
+    p.name = name;
+    table_reader pt(origin, "push." + name + ".", *sub);
+    CENTRALITA_TRY(read_push_provider(pt, p, origin, *sub));
+    std::erase_if(c.providers, [&](const push_provider_config& q) { return q.name == name; });
+    c.providers.push_back(std::move(p));
+  }
+  return {};
+}
+
 } // namespace
 
 std::string listen_spec::to_string() const {
@@ -267,12 +344,13 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
     std::string k(key.str());
     auto* table = node.as_table();
     static const std::set<std::string, std::less<>> sections{
-      "core", "scheduler", "sip", "registrar", "auth", "store", "http", "script", "events"};
+      "core", "scheduler", "sip", "registrar", "auth", "store", "http", "script", "events",
+      "push"};
     if (table == nullptr || !sections.count(k))
       return config_error(origin, node.source(), k,
                           table == nullptr ? "unknown top-level key (sections are [core], "
                                              "[scheduler], [sip], [registrar], [auth], "
-                                             "[store], [http], [script], [events])"
+                                             "[store], [http], [script], [events], [push])"
                                            : "unknown section");
     table_reader t(origin, k + ".", *table);
     if (k == "core")
@@ -291,6 +369,8 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
       CENTRALITA_TRY(read_script(t, cfg.script));
     else if (k == "events")
       CENTRALITA_TRY(read_events(t, cfg.events));
+    else if (k == "push")
+      CENTRALITA_TRY(read_push(t, cfg.push, origin, *table));
     else
       CENTRALITA_TRY(read_http(t, cfg.http));
   }

@@ -93,6 +93,45 @@ struct http_config {
   std::string listen = "127.0.0.1:8080";
 };
 
+/// One push provider, `[push.<name>]`: serves the contacts registered with
+/// `pn-provider=<name>` (RFC 8599). docs/push.md.
+struct push_provider_config {
+  std::string name;  ///< the pn-provider value (the table's name)
+  std::string type;  ///< "apns", "fcm" or "webhook"
+  std::string url;   ///< base URL (apns, fcm: defaults to the provider's) or the webhook's URL
+  std::string ca_file;  ///< CA bundle to verify the provider's TLS certificate; empty: the system's
+  unsigned timeout = 10;  ///< seconds per HTTP request
+  // apns
+  std::string key_file;  ///< the .p8 signing key (EC P-256, PKCS#8 PEM)
+  std::string key_id;
+  std::string team_id;
+  std::string topic;  ///< apns-topic; empty: from pn-param
+  // fcm
+  std::string service_account_file;  ///< Google service-account JSON key
+  std::string token_url;             ///< empty: the service account's token_uri
+  std::string project_id;            ///< empty: pn-param, else the service account's
+  // webhook
+  std::string body_template;         ///< `template`: JSON with {{placeholders}}; empty: the default body
+  std::vector<std::string> headers;  ///< "Name: value" lines added to each request
+  int line = 0;  ///< where the table is, for errors found later (key files)
+};
+
+/// `[push]`: push notifications (RFC 8599).
+struct push_config {
+  /// Seconds scripts/push.lua holds an INVITE for sleeping phones (config.push_wait).
+  unsigned wait = 30;
+  unsigned retries = 3;            ///< transient failures (no answer, 429, 5xx) retried this often
+  unsigned retry_backoff_ms = 500; ///< first retry after this, doubling
+  std::vector<push_provider_config> providers;
+
+  const push_provider_config* provider(std::string_view name) const {
+    for (auto& p : providers)
+      if (p.name == name)
+        return &p;
+    return nullptr;
+  }
+};
+
 /// The whole configuration: defaults in the structs, then the TOML file, then
 /// the command line. Validated once; actors receive it as a shared snapshot.
 struct app_config {
@@ -106,6 +145,7 @@ struct app_config {
   http_config http;
   script_config script;
   events_config events;
+  push_config push;
 };
 
 using snapshot = std::shared_ptr<const app_config>;

@@ -29,6 +29,9 @@ struct routing_policy {
   std::optional<drivers::endpoint> outbound_proxy;
   drivers::transport_kind outbound_transport = drivers::transport_kind::udp;
   std::chrono::seconds timer_c{180};
+  /// [push] wait: how long scripts/push.lua holds a request for sleeping phones
+  /// (the script reads it as config.push_wait).
+  std::chrono::seconds push_wait{30};
   /// Authentication of requests from local users (RFC 3261 §22.3: 407);
   /// empty when none is configured.
   register_guard proxy_guard;

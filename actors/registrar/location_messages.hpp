@@ -26,8 +26,18 @@ struct location_preload {
   std::vector<sip::binding> bindings;
 };
 
+/// Remove the bindings of `aor` registered with push token `pn_prid`: the push
+/// provider said the token is dead (APNs BadDeviceToken, FCM UNREGISTERED).
+/// Published as UNREGISTER, like a removal by the UA.
+struct location_drop_push {
+  std::string aor;
+  std::string pn_prid;
+  std::string reason;  ///< for the log line
+};
+
 } // namespace centralita::actors
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_drop_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_preload)

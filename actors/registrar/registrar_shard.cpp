@@ -242,6 +242,8 @@ struct registrar_state {
       resp->add_header("Contact", c);
     for (auto& p : outcome.path)  // RFC 3327 §5.3
       resp->add_header("Path", p);
+    for (auto& f : outcome.feature_caps)  // RFC 8599 §5.3
+      resp->add_header("Feature-Caps", f);
     char date[64];
     auto t = std::time(nullptr);
     std::tm gm{};
@@ -262,6 +264,29 @@ struct registrar_state {
       if (b.expires_at > now)
         out.bindings.push_back(b);
     return out;
+  }
+
+  void on_drop_push(const location_drop_push& d) {
+    auto it = aors.find(std::string_view(d.aor));
+    if (it == aors.end() || d.pn_prid.empty())
+      return;
+    auto now = wall_seconds();
+    std::vector<sip::binding> kept;
+    std::size_t dropped = 0;
+    for (auto& b : it->second) {
+      if (b.pn_prid() != d.pn_prid) {
+        kept.push_back(b);
+        continue;
+      }
+      ++dropped;
+      store_delete(b);
+      if (wanted("UNREGISTER"))
+        publish(binding_event("UNREGISTER", b, now));
+      svc().sip_log->info("{}: binding {} removed: the push provider says its token is gone ({})", d.aor,
+               b.contact(), d.reason);
+    }
+    if (dropped > 0)
+      set_bindings(d.aor, kept);
   }
 
   void on_preload(location_preload& p) {
@@ -331,6 +356,7 @@ caf::behavior registrar_shard(caf::stateful_actor<registrar_state>* self, regist
     [&st](txn_request& r) { st.on_register(r); },
     [&st](const location_lookup& q) { return st.on_lookup(q); },
     [&st](location_preload& p) { st.on_preload(p); },
+    [&st](const location_drop_push& d) { st.on_drop_push(d); },
     [&st](timer_expired t) {
       if (t.tag == sweep_tag) {
         st.sweep();

@@ -306,6 +306,7 @@ int http_request_fn(lua_State* L) {
 
 void install_api(lua_State* L, const routing_policy& routing) {
   install_sip_api(L);
+  install_push_api(L);
   static const luaL_Reg events_fns[] = {
     {"wait", events_wait},
     {"subscribe", events_subscribe},
@@ -351,6 +352,8 @@ void install_api(lua_State* L, const routing_policy& routing) {
   lua_setfield(L, -2, "record_route");
   lua_pushinteger(L, routing.timer_c.count());
   lua_setfield(L, -2, "timer_c");
+  lua_pushinteger(L, routing.push_wait.count());
+  lua_setfield(L, -2, "push_wait");
   lua_setglobal(L, "config");
 }
 

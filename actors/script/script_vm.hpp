@@ -85,6 +85,8 @@ struct script_vm_deps {
   std::function<bool(const sip::message&)> auth_required;
   std::shared_ptr<kv_table> kv;           ///< kv.*
   drivers::http_client* http = nullptr;   ///< http.request (outlives the VMs)
+  caf::actor push;                        ///< the push service (push.send); null: none configured
+  std::vector<std::string> push_providers;  ///< the pn-provider values it serves
   std::shared_ptr<spdlog::logger> log;    ///< the "script" logger
   std::shared_ptr<script_counters> counters;
 };

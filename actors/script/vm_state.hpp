@@ -186,6 +186,11 @@ struct vm_state {
   run_state* current = nullptr;  ///< the run whose coroutine is running
   uint64_t next_run = 0;
   std::optional<sip::id_generator> ids;
+  /// push.send: what went out per (Call-ID, pn-prid), so a call pushes each
+  /// device once however often its routing runs (a new INVITE transaction
+  /// after a 407, a retry): key "<call-id>\n<prid>" → push id, kept 10 minutes.
+  /// All the runs of a Call-ID are in one VM, so this map sees them all.
+  std::unordered_map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> pushed;
 
   const sip_services& svc() const { return *deps.services; }
   const routing_policy& routing() const { return *deps.routing; }
@@ -557,5 +562,7 @@ inline void register_lib(lua_State* L, const char* name, const luaL_Reg* fns) {
 void install_api(lua_State* L, const routing_policy& routing);
 /// The request and reply metatables and the sip, location and auth libraries.
 void install_sip_api(lua_State* L);
+/// push.send (RFC 8599 wake-ups, docs/push.md).
+void install_push_api(lua_State* L);
 
 } // namespace centralita::actors::script_detail

@@ -2,6 +2,7 @@
 
 #include "actors/events/event_bus.hpp"
 #include "actors/events/heartbeat.hpp"
+#include "actors/push/push_service.hpp"
 #include "actors/proxy/proxy_context.hpp"
 #include "actors/registrar/digest_guard.hpp"
 #include "actors/registrar/registrar_shard.hpp"
@@ -71,6 +72,10 @@ struct switch_app::impl {
   caf::actor heartbeat;
   std::shared_ptr<kv_table> kv = std::make_shared<kv_table>();
   std::unique_ptr<drivers::http_client> http;  ///< scripts' http.request
+  std::vector<push_provider> push_providers;    ///< [push.<name>], keys loaded
+  std::unique_ptr<drivers::http_client> push_http;  ///< the push service's (HTTP/2 to APNs)
+  caf::actor push;
+  std::shared_ptr<push_counters> push_stats = std::make_shared<push_counters>();
   std::shared_ptr<const script_code> script;
   std::shared_ptr<script_counters> script_stats = std::make_shared<script_counters>();
   bool stopped = false;
@@ -152,6 +157,13 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
       return error{errc::invalid_argument, "routing script: " + ok.err().reason};
     p->script = code;
   }
+
+  // Push providers: their key files are read now, so a bad one stops the
+  // start with the key named, not the first push.
+  if (auto loaded = load_push_providers(cfg->push); !loaded)
+    return loaded.err();
+  else
+    p->push_providers = std::move(loaded.value());
 
   auto features = drivers::probe_uring();
   if (!features.available)
@@ -334,6 +346,8 @@ result<void> switch_app::start() {
   rules.min_expires = p.cfg->registrar.min_expires;
   rules.max_expires = p.cfg->registrar.max_expires;
   rules.max_contacts = p.cfg->registrar.max_contacts;
+  for (auto& prov : p.cfg->push.providers)
+    rules.pn_providers.push_back(prov.name);
   unsigned nreg = 2 * p.cfg->core.workers;
   std::vector<std::vector<sip::binding>> preload(nreg);
   for (auto& b : p.preload)
@@ -375,6 +389,27 @@ result<void> switch_app::start() {
     return registrars[registrar_shard_of(aor, registrars.size())];
   };
 
+  if (!p.push_providers.empty()) {
+    p.push_http = std::make_unique<drivers::http_client>();
+    push_service_deps pd;
+    pd.providers = p.push_providers;
+    pd.retries = p.cfg->push.retries;
+    pd.retry_backoff = std::chrono::milliseconds{p.cfg->push.retry_backoff_ms};
+    pd.http = p.push_http.get();
+    pd.timers = p.timers.get();
+    pd.events = p.events;
+    pd.event_stats = p.event_stats;
+    pd.registrar_of = registrar_of;
+    pd.counters = p.push_stats;
+    pd.log = p.logs.app;
+    p.push = spawn_push_service(*p.system, std::move(pd));
+    std::string names;
+    for (auto& prov : p.push_providers)
+      names += (names.empty() ? "" : ", ") + prov.cfg.name + " (" + prov.cfg.type + " at "
+               + prov.cfg.url + ")";
+    p.logs.app->info("push providers: {}", names);
+  }
+
   auto routing = std::make_shared<routing_policy>();
   routing->identity = p.identity;
   routing->registrar_of = registrar_of;
@@ -392,6 +427,7 @@ result<void> switch_app::start() {
     }
   }
   routing->timer_c = std::chrono::seconds{p.cfg->sip.timer_c};
+  routing->push_wait = std::chrono::seconds{p.cfg->push.wait};
   routing->events = p.events;
   routing->event_stats = p.event_stats;
   if (p.cfg->auth.invites_from_local_users) {
@@ -458,6 +494,9 @@ result<void> switch_app::start() {
       d.counters = p.script_stats;
       d.kv = p.kv;
       d.http = p.http.get();
+      d.push = p.push;
+      for (auto& prov : p.push_providers)
+        d.push_providers.push_back(prov.cfg.name);
       p.vms.push_back(spawn_script_vm(*p.system, std::move(d)));
     }
     p.logs.app->info("routing script {} on {} script VMs", p.script->name, nvms);
@@ -529,6 +568,8 @@ void switch_app::stop() {
     first.insert(first.end(), p.vms.begin(), p.vms.end());
     if (p.heartbeat)
       first.push_back(p.heartbeat);
+    if (p.push)
+      first.push_back(p.push);
     if (p.events)
       first.push_back(p.events);
     for (auto& a : first) {
@@ -560,11 +601,13 @@ void switch_app::stop() {
     // Pending http.request answers go to their VMs (stopped by now) while
     // the actor system still exists.
     p.http.reset();
+    p.push_http.reset();
   }
   p.shards.clear();
   p.registrars.clear();
   p.vms.clear();
   p.heartbeat = nullptr;
+  p.push = nullptr;
   p.store_writer = nullptr;
   p.events = nullptr;
   p.system.reset();  // waits for the actors, then stops the workers
@@ -612,6 +655,9 @@ std::string switch_app::status() const {
   out << " event_subscriptions=" << p.event_stats->subscriptions.load()
       << " events_published=" << p.event_stats->published.load()
       << " events_dropped=" << p.event_stats->dropped.load();
+  if (p.push)
+    out << " push_sent=" << p.push_stats->sent.load() << " push_failed=" << p.push_stats->failed.load()
+        << " push_retried=" << p.push_stats->retried.load() << " push_woke=" << p.push_stats->woke.load();
   return out.str();
 }
 

@@ -365,6 +365,11 @@ std::string http_client::impl::configure(transfer& t, const std::string& method)
   set(CURLOPT_PROTOCOLS_STR, "http,https");
   set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   set(CURLOPT_FOLLOWLOCATION, 0L);  // the script sees the 3xx and decides
+  // HTTP/2 over TLS when the server offers it (ALPN; APNs requires it), HTTP/1.1
+  // otherwise; many requests to one host share one connection (multiplexed).
+  set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  if (!r.ca_file.empty())
+    set(CURLOPT_CAINFO, r.ca_file.c_str());
   set(CURLOPT_HEADERFUNCTION, &on_header);
   set(CURLOPT_HEADERDATA, static_cast<void*>(&t));
   set(CURLOPT_WRITEFUNCTION, &on_body);

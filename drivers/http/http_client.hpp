@@ -18,6 +18,9 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;
   /// From the call to request() to the answer, including time spent queued.
   std::chrono::milliseconds timeout{10000};
+  /// CA certificates (PEM file) to verify an https server with; empty: the
+  /// system's store. Push providers in tests use a self-signed gateway.
+  std::string ca_file;
 };
 
 /// The answer to one http_request, or why there is none.

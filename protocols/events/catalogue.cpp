@@ -28,7 +28,13 @@ constexpr std::array heartbeat_attrs{"active_calls"sv, "registrations"sv,      "
                                      "cps"sv,          "suspended_routings"sv, "cpu_idle"sv,
                                      "max_sessions"sv, "uptime_ms"sv,          "version"sv};
 
-constexpr std::array<event_kind, 10> kinds{{
+/// Push notifications (RFC 8599; docs/push.md). Every attribute is present on
+/// each of the three, empty where it does not apply.
+constexpr std::array push_attrs{"push_id"sv, "provider"sv, "aor"sv,    "pn_prid"sv, "call_id"sv,
+                                "kind"sv,    "attempts"sv, "latency_ms"sv, "status"sv,
+                                "reason"sv,  "gone"sv,     "delay_ms"sv, "contact"sv};
+
+constexpr std::array<event_kind, 13> kinds{{
     {"REGISTER", registration_attrs, false, "a binding was added or refreshed"},
     {"UNREGISTER", registration_attrs, false, "a binding was removed by its owner (Expires: 0)"},
     {"EXPIRED", registration_attrs, false, "a binding timed out without a refresh"},
@@ -40,6 +46,10 @@ constexpr std::array<event_kind, 10> kinds{{
     {"DTMF", dtmf_attrs, false, "a DTMF digit was received (SIP INFO, RFC 4733 or in-band)"},
     {"HEARTBEAT", heartbeat_attrs, false, "periodic node status: load, counts and version"},
     {"CUSTOM", {}, true, "published by a script; its 'subclass' attribute names the event"},
+    {"PUSH_SENT", push_attrs, false, "a push provider accepted a push notification"},
+    {"PUSH_FAILED", push_attrs, false,
+     "a push notification failed for good (gone: the provider says the device token is dead)"},
+    {"PUSH_WOKE", push_attrs, false, "a device re-registered after a push (delay_ms since the push)"},
 }};
 
 } // namespace

@@ -125,6 +125,7 @@ registrar_outcome fail(registrar_outcome out, int status, std::string reason) {
   out.removed.clear();
   out.contacts.clear();
   out.path.clear();
+  out.feature_caps.clear();
   return out;
 }
 
@@ -238,6 +239,19 @@ registrar_outcome process_register(std::span<const binding> current,
     out.removed = std::move(out.bindings);
     out.bindings.clear();
     return out;
+  }
+
+  // RFC 8599 §5.3: a contact asking for pushes through a provider we cannot push
+  // to is refused as a whole (555), before anything changes. Removals pass.
+  for (const register_contact& c : request.contacts) {
+    uint32_t requested = c.expires.value_or(request.expires.value_or(config.default_expires));
+    if (c.pn_provider.empty() || requested == 0) continue;
+    if (std::find(config.pn_providers.begin(), config.pn_providers.end(), c.pn_provider)
+        == config.pn_providers.end())
+      return fail(std::move(out), 555, "Push Notification Service Not Supported");
+    std::string caps = "*;+sip.pns=\"" + c.pn_provider + "\"";
+    if (std::find(out.feature_caps.begin(), out.feature_caps.end(), caps) == out.feature_caps.end())
+      out.feature_caps.push_back(std::move(caps));
   }
 
   if (!request.contacts.empty()) {

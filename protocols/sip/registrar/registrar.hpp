@@ -25,6 +25,10 @@ struct registrar_config {
   uint32_t min_expires = 60;        ///< below it (and below 3600): 423 Interval Too Brief
   uint32_t max_expires = 86400;     ///< longer requests are lowered to it
   uint32_t max_contacts = 10;       ///< per AOR; more: 503 Too Many Registered Contacts
+  /// RFC 8599: the pn-provider values this switch can push to ([push.<name>]).
+  /// A contact registering with another one gets 555 Push Notification Service
+  /// Not Supported; one with a served provider gets Feature-Caps +sip.pns in the 200.
+  std::vector<std::string> pn_providers;
 };
 
 /// One Contact value of a REGISTER, decoded.
@@ -62,7 +66,7 @@ result<register_request> extract_register(const message& request, std::string_vi
 
 /// The decision for one REGISTER.
 struct registrar_outcome {
-  int status = 200;          ///< 200, 400, 423, 500 or 503
+  int status = 200;          ///< 200, 400, 423, 500, 503 or 555 (RFC 8599 §5.3)
   std::string reason;        ///< reason phrase ("" = the default one)
   uint32_t min_expires = 0;  ///< for 423: the Min-Expires header value (RFC 3261 §10.3 step 7)
   /// The AOR's complete binding list after the request (on an error: the current
@@ -78,6 +82,9 @@ struct registrar_outcome {
   std::vector<std::string> contacts;
   /// RFC 3327 §5.3: Path values to echo in the 200 (only when the UA supports path).
   std::vector<std::string> path;
+  /// RFC 8599 §5.3 / RFC 6809: Feature-Caps values for the 200, one per push
+  /// provider the request's contacts registered with ("*;+sip.pns=\"apns\"").
+  std::vector<std::string> feature_caps;
 
   bool ok() const noexcept { return status == 200; }
 };

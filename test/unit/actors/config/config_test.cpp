@@ -171,3 +171,61 @@ TEST(config, issue3_sections_are_validated) {
   e.auth.algorithms = {"SHA-512"};
   EXPECT_FALSE(validate(e));
 }
+
+TEST(config, push_providers_are_read_and_checked) {
+  app_config cfg;
+  auto ok = load_toml_text(R"([push]
+wait = 20
+retries = 4
+
+[push.apns]
+type = "apns"
+key_file = "/etc/centralita/AuthKey.p8"
+key_id = "ABC123DEFG"
+team_id = "DEF123GHIJ"
+
+[push.fcm]
+type = "fcm"
+service_account_file = "/etc/centralita/sa.json"
+
+[push.webhook]
+type = "webhook"
+url = "http://127.0.0.1:9000/push"
+headers = ["Authorization: Bearer s3cret"]
+)",
+                           "p.toml", cfg);
+  ASSERT_TRUE(ok) << ok.err().reason;
+  EXPECT_EQ(cfg.push.wait, 20u);
+  EXPECT_EQ(cfg.push.retries, 4u);
+  ASSERT_EQ(cfg.push.providers.size(), 3u);
+  ASSERT_NE(cfg.push.provider("apns"), nullptr);
+  EXPECT_EQ(cfg.push.provider("apns")->url, "https://api.push.apple.com");  // the default
+  EXPECT_EQ(cfg.push.provider("fcm")->url, "https://fcm.googleapis.com");
+  EXPECT_EQ(cfg.push.provider("webhook")->headers.size(), 1u);
+  EXPECT_EQ(cfg.push.provider("hms"), nullptr);
+
+  // Each mistake names the key and the line.
+  struct bad {
+    const char* toml;
+    const char* names;
+  };
+  for (auto [toml, names] : {
+         bad{"[push.x]\nurl = \"http://h/p\"\n", "push.x.type"},
+         bad{"[push.x]\ntype = \"gcm\"\n", "push.x.type"},
+         bad{"[push.apns]\ntype = \"apns\"\nkey_id = \"k\"\nteam_id = \"t\"\n", "push.apns.key_file"},
+         bad{"[push.f]\ntype = \"fcm\"\n", "push.f.service_account_file"},
+         bad{"[push.w]\ntype = \"webhook\"\n", "push.w.url"},
+         bad{"[push.w]\ntype = \"webhook\"\nurl = \"ftp://h\"\n", "push.w.url"},
+         bad{"[push.w]\ntype = \"webhook\"\nurl = \"http://h\"\nheaders = [\"NoColon\"]\n",
+             "push.w.headers"},
+         bad{"[push.w]\ntype = \"webhook\"\nurl = \"http://h\"\ntopik = \"x\"\n", "push.w.topik"},
+         bad{"[push]\nwait = 0\n", "push.wait"},
+         bad{"[push]\nretry = 3\n", "push.retry"},
+       }) {
+    app_config c;
+    auto r = load_toml_text(toml, "bad.toml", c);
+    ASSERT_FALSE(r) << toml;
+    EXPECT_NE(r.err().reason.find(names), std::string::npos) << r.err().reason;
+    EXPECT_NE(r.err().reason.find("bad.toml:"), std::string::npos) << r.err().reason;
+  }
+}

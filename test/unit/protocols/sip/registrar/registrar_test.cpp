@@ -382,6 +382,45 @@ TEST(registrar, repeated_contact_in_one_request_is_not_out_of_order) {
   EXPECT_EQ(out.bindings[0].expires_at, t0 + 120);
 }
 
+TEST(registrar, push_contact_for_a_served_provider_gets_feature_caps) {
+  registrar_config cfg;
+  cfg.pn_providers = {"apns", "webhook"};
+  auto out = run({},
+                 "Contact: <sip:alice@10.0.0.9:5062;pn-provider=apns;pn-prid=00fc13;"
+                 "pn-param=ABCD1234.com.example.voip>\r\nExpires: 600\r\n",
+                 1, "reg-1@host", t0, cfg);
+  ASSERT_EQ(out.status, 200);
+  ASSERT_EQ(out.bindings.size(), 1u);
+  EXPECT_EQ(out.bindings[0].pn_provider(), "apns");
+  EXPECT_EQ(out.bindings[0].pn_prid(), "00fc13");
+  EXPECT_EQ(out.feature_caps, (std::vector<std::string>{"*;+sip.pns=\"apns\""}));
+  // No push parameters: no Feature-Caps.
+  auto plain = run({}, "Contact: <sip:alice@10.0.0.9:5062>\r\n", 1, "reg-1@host", t0, cfg);
+  EXPECT_TRUE(plain.feature_caps.empty());
+}
+
+TEST(registrar, push_contact_for_another_provider_gets_555_and_changes_nothing) {
+  registrar_config cfg;
+  cfg.pn_providers = {"apns"};
+  auto first = run({}, "Contact: <sip:alice@10.0.0.9:5062>\r\n", 1, "reg-1@host", t0, cfg);
+  ASSERT_EQ(first.status, 200);
+  auto out = run(first.bindings,
+                 "Contact: <sip:alice@10.0.0.9:5062>\r\n"
+                 "Contact: <sip:alice@10.0.0.9:5064;pn-provider=fcm;pn-prid=abc>\r\n",
+                 2, "reg-1@host", t0, cfg);
+  EXPECT_EQ(out.status, 555);
+  EXPECT_EQ(out.reason, "Push Notification Service Not Supported");
+  EXPECT_TRUE(out.added.empty());
+  EXPECT_TRUE(out.refreshed.empty());
+  EXPECT_TRUE(out.feature_caps.empty());
+  // No provider configured at all: every push contact is refused...
+  auto none = run({}, "Contact: <sip:a@10.0.0.9;pn-provider=apns;pn-prid=01>\r\n");
+  EXPECT_EQ(none.status, 555);
+  // ...but removing such a binding is not a request for pushes: it passes.
+  auto gone = run({}, "Contact: <sip:a@10.0.0.9;pn-provider=fcm;pn-prid=01>;expires=0\r\n");
+  EXPECT_EQ(gone.status, 200);
+}
+
 TEST(registrar_binding, compact_footprint) {
   auto out = run({}, "Contact: <sip:alice@192.0.2.7:40000;transport=tcp;ob>;+sip.instance="
                      "\"<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>\";reg-id=1\r\n"

@@ -1,0 +1,669 @@
+#!/usr/bin/env python3
+"""Push-notification wake-up (issue 5, RFC 8599): scripts/push.lua as shipped, against the test
+push gateway (test/integration/push_gateway: HTTP/2 over TLS, checks every request as APNs, FCM
+HTTP v1 or a webhook would) and Python phones that register, sleep, wake and answer.
+
+  (r1) REGISTER with pn-provider=apns: 200 with Feature-Caps: *;+sip.pns="apns"
+  (r2) REGISTER with an unsupported pn-provider: 555, nothing stored
+  (m1) mobile only, for each provider type (apns, fcm, webhook): the INVITE holds, one push with
+       the caller, Call-ID and kind=call reaches the gateway, the phone re-registers from a new
+       address and the INVITE goes there; it answers: 200 to the caller; PUSH_SENT then
+       PUSH_WOKE in the switch's log
+  (d1) desk + mobile, the desk answers: the desk rings at once, the mobile is pushed, wakes,
+       gets its branch, and is CANCELled when the desk answers
+  (d2) desk + mobile, the mobile answers: the desk (ringing) gets the CANCEL
+  (t1) two mobiles: both pushed, both wake, the first to answer wins, the other is CANCELled
+  (n1) the phone never wakes: 480 after [push] wait
+  (c1) the caller CANCELs while waiting: 487, and nothing of the routing is left (SIGUSR1)
+  (e1) the provider answers 400 BadDeviceToken: PUSH_FAILED (gone), the binding is removed
+  (e2) the provider does not answer: retried ([push] retries), then PUSH_FAILED
+  (e3) a 503 with Retry-After, then 200: delivered on the second attempt
+  (x1) INVITE retransmissions and a second INVITE transaction of the same call: one push
+  (g1) a MESSAGE to a sleeping phone: pushed with kind=message, delivered once it wakes
+  (a1) with digest authentication (--users): the woken phone's REGISTER is challenged (401),
+       then accepted; the call gets exactly one branch to it, from the accepted REGISTER
+
+    test_push.py --binary build/centralita --source-dir .
+"""
+
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+
+from centralita_test import (HOST, Checks, SkipTest, Switch, main, new_branch,  # noqa: E402
+                             new_call_id, new_tag, tag_of)
+from sip_core import (LoggedUdp, PyUas, authorization, invite_request,  # noqa: E402
+                      parse_challenge, register_request, status_of)
+from centralita_test import parse_message  # noqa: E402
+from push_gateway import PushGateway  # noqa: E402
+
+WAIT = 5  # [push] wait in the switch's config below
+
+
+def wait_for_log(switch: Switch, pattern: str, timeout: float) -> bool:
+    """Polls the switch's log (bounded) until a line matches pattern."""
+    deadline = time.monotonic() + timeout
+    rx = re.compile(pattern)
+    while time.monotonic() < deadline:
+        try:
+            if rx.search(switch.stderr_path.read_text(errors="replace")):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def status_line(switch: Switch, timeout: float = 5) -> dict[str, int]:
+    """The gauges of SIGUSR1's status line (the next one logged)."""
+    before = switch.stderr_path.read_text(errors="replace").count("status: ")
+    switch.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = [ln for ln in switch.stderr_path.read_text(errors="replace").splitlines()
+                 if "status: " in ln]
+        if len(lines) > before:
+            return {k: int(v) for k, v in (kv.split("=") for kv in lines[-1].split("status: ")[1].split())}
+        time.sleep(0.05)
+    return {}
+
+
+def config_text(gw: PushGateway) -> str:
+    return f"""
+[push]
+wait = {WAIT}
+retries = 2
+retry_backoff_ms = 200
+
+[push.apns]
+type = "apns"
+url = "{gw.tls_url}"
+ca_file = "{gw.ca_file}"
+key_file = "{gw.apns_key_path}"
+key_id = "{gw.apns_key_id}"
+team_id = "{gw.team_id}"
+timeout = 1
+
+[push.fcm]
+type = "fcm"
+url = "{gw.tls_url}"
+ca_file = "{gw.ca_file}"
+service_account_file = "{gw.service_account_path}"
+timeout = 1
+
+[push.webhook]
+type = "webhook"
+url = "{gw.http_url}/push"
+timeout = 1
+"""
+
+
+class Push:
+    """The push parameters of one phone (a hex pn-prid: APNs tokens are hex)."""
+
+    def __init__(self, gw: PushGateway, provider: str) -> None:
+        self.provider = provider
+        self.prid = new_tag() + new_tag()   # hex
+        self.prid = "".join(c for c in self.prid if c in "0123456789abcdef") or "00ff"
+        self.param = {"apns": f"{gw.team_id}.{gw.topic}", "fcm": gw.project_id,
+                      "webhook": "selfhosted"}[provider]
+
+    def contact(self, user: str, port: int) -> str:
+        return (f"<sip:{user}@{HOST}:{port};pn-provider={self.provider};pn-prid={self.prid};"
+                f"pn-param={self.param}>")
+
+
+def register(switch: Switch, user: str, contact: str, sock=None) -> tuple[int | None, str]:
+    """One REGISTER (from sock's port when given); the status and the Feature-Caps of the answer."""
+    c = LoggedUdp() if sock is None else None
+    try:
+        port = c.port if c else sock.client.port
+        data = register_request(switch.port, user, contacts=[contact], expires=600, local_port=port)
+        if c:
+            c.send(data, switch.port)
+            answer = c.recv(5)
+        else:
+            sock.client.sock.sendto(data, (HOST, switch.port))
+            answer = None
+        caps = ""
+        if answer:
+            m = re.search(rb"(?im)^Feature-Caps:\s*(.*?)\r?$", answer)
+            caps = m.group(1).decode() if m else ""
+        return status_of(answer) if c else None, caps
+    finally:
+        if c:
+            c.close()
+
+
+def phone(switch: Switch, user: str, push: Push, *, answer: bool = True, ring: bool = True,
+          answer_after: float = 0.0, wait: float = 10) -> PyUas:
+    """A woken phone: registers (same pn-prid, a new address), takes the INVITE, rings, answers
+    (or only rings, until CANCELled)."""
+    def script(uas: PyUas) -> None:
+        uas.client.sock.sendto(register_request(switch.port, user, contacts=[push.contact(user, uas.port)],
+                                                expires=600, local_port=uas.port), (HOST, switch.port))
+        inv = uas.recv_request("INVITE", wait)
+        if inv is None:
+            uas.events.append("no INVITE")
+            return
+        if ring:
+            uas.reply(inv, 180, "Ringing")
+        if answer:
+            if answer_after:
+                time.sleep(answer_after)
+            uas.reply(inv, 200, "OK")
+            uas.recv_request("ACK", 5)
+        else:
+            cancel = uas.recv_request("CANCEL", wait)
+            if cancel is not None:
+                uas.reply(cancel, 200, "OK")
+                uas.reply(inv, 487, "Request Terminated")
+                uas.recv_request("ACK", 5)
+    return PyUas(script)
+
+
+def desk(switch: Switch, user: str, *, answer_after: float | None, wait: float = 15) -> PyUas:
+    """A desk phone (no push parameters): rings, answers after answer_after s (None: never;
+    then it expects a CANCEL)."""
+    def script(uas: PyUas) -> None:
+        inv = uas.recv_request("INVITE", wait)
+        if inv is None:
+            uas.events.append("no INVITE")
+            return
+        uas.reply(inv, 180, "Ringing")
+        if answer_after is not None:
+            time.sleep(answer_after)
+            uas.reply(inv, 200, "OK")
+            uas.recv_request("ACK", 5)
+            return
+        cancel = uas.recv_request("CANCEL", wait)
+        if cancel is not None:
+            uas.reply(cancel, 200, "OK")
+            uas.reply(inv, 487, "Request Terminated")
+            uas.recv_request("ACK", 5)
+    return PyUas(script)
+
+
+def got(uas: PyUas, method: str) -> bool:
+    return any(e.endswith(f"got {method}") or e.endswith(f"got {method} (queued)") for e in uas.events)
+
+
+class Call:
+    """The caller's side: an INVITE from a LoggedUdp, its answers collected."""
+
+    def __init__(self, switch: Switch, user: str) -> None:
+        self.switch = switch
+        self.c = LoggedUdp()
+        self.user = user
+        self.branch, self.cid, self.ftag = new_branch(), new_call_id(), new_tag()
+        self.msgs = []
+
+    def invite(self) -> bytes:
+        data = invite_request(self.switch.port, self.user, self.c.port, branch=self.branch,
+                              call_id=self.cid, from_tag=self.ftag)
+        self.c.send(data, self.switch.port)
+        return data
+
+    def final(self, timeout: float):
+        self.msgs += self.c.collect(timeout, self.cid,
+                                    until=lambda ms: any((m.status or 0) >= 200 and "INVITE" in (m.get("cseq") or "")
+                                                         for m in ms))
+        return next((m for m in self.msgs if (m.status or 0) >= 200 and "INVITE" in (m.get("cseq") or "")), None)
+
+    def ack(self, final) -> None:
+        if final is not None and final.status >= 300:
+            self.c.send(invite_request(self.switch.port, self.user, self.c.port, branch=self.branch,
+                                       call_id=self.cid, from_tag=self.ftag, method="ACK",
+                                       to_tag=tag_of(final.get("to"))), self.switch.port)
+
+    def cancel(self) -> None:
+        self.c.send(invite_request(self.switch.port, self.user, self.c.port, branch=self.branch,
+                                   call_id=self.cid, from_tag=self.ftag, method="CANCEL"), self.switch.port)
+
+    def close(self) -> None:
+        self.c.close()
+
+
+def sleeping_phone(switch: Switch, user: str, push: Push) -> bool:
+    """Registers a phone with push parameters from an address that then goes away."""
+    status, _ = register(switch, user, push.contact(user, 9))  # port 9: discard, asleep
+    return status == 200
+
+
+def run(checks: Checks, args) -> None:
+    script = Path(args.source_dir) / "scripts" / "push.lua"
+    try:
+        gw = PushGateway().start()
+    except SkipTest:
+        raise
+    try:
+        cfg = Path(gw.tmp) / "switch.toml"
+        cfg.write_text(config_text(gw))
+        switch = Switch(args.binary, ["--config", str(cfg), "--script", str(script)],
+                        log_level="info").start()
+        registrations(checks, switch, gw)
+        for provider in ("apns", "fcm", "webhook"):
+            mobile_only(checks, switch, gw, provider)
+        desk_and_mobile(checks, switch, gw, desk_answers=True)
+        desk_and_mobile(checks, switch, gw, desk_answers=False)
+        two_mobiles(checks, switch, gw)
+        never_wakes(checks, switch, gw)
+        caller_cancels(checks, switch, gw)
+        bad_token(checks, switch, gw)
+        provider_timeout(checks, switch, gw)
+        retry_after(checks, switch, gw)
+        retransmissions(checks, switch, gw)
+        message(checks, switch, gw)
+        switch.stop()
+        digest(checks, args, gw, cfg, script)
+    finally:
+        gw.stop()
+
+
+def registrations(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    p = Push(gw, "apns")
+    status, caps = register(switch, "reg1", p.contact("reg1", 5070))
+    checks.check(f'(r1) REGISTER with pn-provider=apns: 200 with Feature-Caps: *;+sip.pns="apns" '
+                 f"(got {status}, {caps!r})", status == 200 and caps == '*;+sip.pns="apns"')
+    status, caps = register(switch, "reg2", f"<sip:reg2@{HOST}:5070;pn-provider=hms;pn-prid=ab12;pn-param=x>")
+    checks.check(f"(r2) REGISTER with an unsupported pn-provider (hms): 555 (got {status})",
+                 status == 555)
+    c = LoggedUdp()
+    try:
+        c.send(register_request(switch.port, "reg2", contacts=None, expires=None, local_port=c.port),
+               switch.port)
+        answer = c.recv(5) or b""
+        checks.check("(r2) ... and nothing was stored for reg2 (a query lists no Contact)",
+                     status_of(answer) == 200 and b"\nContact:" not in answer, answer.decode(errors="replace"))
+    finally:
+        c.close()
+
+
+def mobile_only(checks: Checks, switch: Switch, gw: PushGateway, provider: str) -> None:
+    label = f"(m1 {provider}) mobile only"
+    user = f"mob-{provider}"
+    p = Push(gw, provider)
+    checks.check(f"{label}: the phone registers with push parameters", sleeping_phone(switch, user, p))
+    call = Call(switch, user)
+    ph = phone(switch, user, p)
+    try:
+        call.invite()
+        try:
+            pushed = gw.wait_push(p.prid, timeout=5)
+        except TimeoutError:
+            pushed = None
+        payload = (pushed or {}).get("payload", {})
+        if provider == "webhook":  # the default webhook body: {provider, prid, param, payload}
+            checks.check(f"{label}: the webhook body carries provider, prid and param",
+                         payload.get("provider") == "webhook" and payload.get("prid") == p.prid
+                         and payload.get("param") == p.param, str(pushed))
+            payload = payload.get("payload", {})
+        checks.check(f"{label}: one push reaches the gateway with the Call-ID, caller and kind=call",
+                     pushed is not None and pushed.get("provider") == provider
+                     and payload.get("call_id") == call.cid and payload.get("kind") == "call"
+                     and "alice@" in payload.get("caller", "") and bool(payload.get("push_id")),
+                     f"{pushed}\n{gw.stderr_tail()}\n{switch.stderr_tail()}")
+        early = call.c.collect(0.3, call.cid)
+        checks.check(f"{label}: the INVITE holds (100 Trying only) until the phone wakes",
+                     all(m.status == 100 for m in early), call.c.dump())
+        ph.start()  # the phone wakes and registers
+        final = call.final(10)
+        ph.join(10)
+        checks.check(f"{label}: the woken phone gets the INVITE and its 200 reaches the caller",
+                     final is not None and final.status == 200 and got(ph, "INVITE"),
+                     call.c.dump() + "\n" + ph.dump() + "\n" + switch.stderr_tail())
+        checks.check(f"{label}: PUSH_SENT and PUSH_WOKE (the switch logs both)",
+                     wait_for_log(switch, rf"push \S+ \(call\) to {user}@\S+ pn-prid {p.prid}: sent", 5)
+                     and wait_for_log(switch, rf"{user}@\S+ woke up after \d+ ms", 5),
+                     switch.stderr_tail())
+    finally:
+        ph.close()
+        call.close()
+
+
+def desk_and_mobile(checks: Checks, switch: Switch, gw: PushGateway, desk_answers: bool) -> None:
+    label = "(d1) desk + mobile, the desk answers" if desk_answers else "(d2) desk + mobile, the mobile answers"
+    user = "dm1" if desk_answers else "dm2"
+    p = Push(gw, "apns")
+    d = desk(switch, user, answer_after=1.0 if desk_answers else None)
+    status, _ = register(switch, user, f"<sip:{user}@{HOST}:{d.port}>")
+    sleeping_phone(switch, user, p)
+    d.start()
+    ph = phone(switch, user, p, answer=not desk_answers)
+    call = Call(switch, user)
+    try:
+        call.invite()
+        try:
+            gw.wait_push(p.prid, timeout=5)
+            pushed = True
+        except TimeoutError:
+            pushed = False
+        ph.start()
+        final = call.final(12)
+        d.join(12)
+        ph.join(12)
+        desk_rang = got(d, "INVITE")
+        mobile_rang = got(ph, "INVITE")
+        if desk_answers:
+            ok = final is not None and final.status == 200 and desk_rang and pushed and \
+                mobile_rang and got(ph, "CANCEL")
+            what = "the desk rings at once, the mobile is pushed and rings, the desk's 200 wins, the mobile is CANCELled"
+        else:
+            ok = final is not None and final.status == 200 and desk_rang and pushed and \
+                mobile_rang and got(d, "CANCEL")
+            what = "the desk rings, the woken mobile answers, the desk is CANCELled"
+        checks.check(f"{label}: {what}", ok,
+                     call.c.dump() + "\n" + d.dump() + "\n" + ph.dump() + "\n" + switch.stderr_tail())
+    finally:
+        d.close()
+        ph.close()
+        call.close()
+
+
+def two_mobiles(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(t1) two mobiles"
+    user = "two"
+    p1, p2 = Push(gw, "apns"), Push(gw, "fcm")
+    sleeping_phone(switch, user, p1)
+    register(switch, user, p2.contact(user, 13))  # another address, asleep too
+    a = phone(switch, user, p1, answer=True, answer_after=0.5)
+    b = phone(switch, user, p2, answer=False)
+    call = Call(switch, user)
+    try:
+        call.invite()
+        pushes = []
+        for prid in (p1.prid, p2.prid):
+            try:
+                pushes.append(gw.wait_push(prid, timeout=5))
+            except TimeoutError:
+                pass
+        a.start()
+        b.start()
+        final = call.final(12)
+        a.join(12)
+        b.join(12)
+        checks.check(f"{label}: both pushed (APNs and FCM), both wake and ring, the first 200 wins, "
+                     f"the other is CANCELled",
+                     len(pushes) == 2 and final is not None and final.status == 200
+                     and got(a, "INVITE") and got(b, "INVITE") and got(b, "CANCEL"),
+                     call.c.dump() + "\n" + a.dump() + "\n" + b.dump() + "\n" + switch.stderr_tail())
+    finally:
+        a.close()
+        b.close()
+        call.close()
+
+
+def never_wakes(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(n1) the phone never wakes"
+    user = "sleepy"
+    p = Push(gw, "webhook")
+    sleeping_phone(switch, user, p)
+    call = Call(switch, user)
+    try:
+        t0 = time.monotonic()
+        call.invite()
+        final = call.final(WAIT + 6)
+        elapsed = time.monotonic() - t0
+        checks.check(f"{label}: 480 after [push] wait = {WAIT} s (got "
+                     f"{final.status if final else None} after {elapsed:.1f} s)",
+                     final is not None and final.status == 480 and WAIT - 0.5 <= elapsed <= WAIT + 4,
+                     call.c.dump() + "\n" + switch.stderr_tail())
+        call.ack(final)
+    finally:
+        call.close()
+
+
+def caller_cancels(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(c1) the caller CANCELs while waiting"
+    user = "cancelled"
+    p = Push(gw, "apns")
+    sleeping_phone(switch, user, p)
+    call = Call(switch, user)
+    try:
+        call.invite()
+        try:
+            gw.wait_push(p.prid, timeout=5)
+        except TimeoutError:
+            pass
+        call.cancel()
+        final = call.final(5)
+        checks.check(f"{label}: 487 (got {final.status if final else None})",
+                     final is not None and final.status == 487, call.c.dump())
+        call.ack(final)
+        # Nothing of the routing is left: no run, no wait, no subscription beyond the
+        # push service's own wake watches (none: the phone did not register).
+        deadline = time.monotonic() + 5
+        st = {}
+        while time.monotonic() < deadline:
+            st = status_line(switch)
+            if st.get("live_runs") == 0 and st.get("suspended") == 0:
+                break
+            time.sleep(0.1)
+        checks.check(f"{label}: and every wait is freed (live_runs=0 suspended=0 "
+                     f"hibernated_transactions=0)",
+                     st.get("live_runs") == 0 and st.get("suspended") == 0
+                     and st.get("hibernated_transactions") == 0, str(st))
+    finally:
+        call.close()
+
+
+def bad_token(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(e1) the provider answers 400 BadDeviceToken"
+    user = "badtoken"
+    p = Push(gw, "apns")
+    sleeping_phone(switch, user, p)
+    gw.set_behaviour(p.prid, "bad_device")
+    call = Call(switch, user)
+    try:
+        call.invite()
+        failed = wait_for_log(switch, rf"push \S+ to {user}@\S+ pn-prid {p.prid} failed: BadDeviceToken "
+                                      r"\(token gone: binding removed\)", 5)
+        removed = wait_for_log(switch, rf"{user}@\S+: binding \S+ removed: the push provider says its "
+                                       r"token is gone \(BadDeviceToken\)", 5)
+        checks.check(f"{label}: PUSH_FAILED (gone) and the binding is removed",
+                     failed and removed, switch.stderr_tail())
+        c = LoggedUdp()
+        try:
+            c.send(register_request(switch.port, user, contacts=None, expires=None, local_port=c.port),
+                   switch.port)
+            answer = c.recv(5) or b""
+        finally:
+            c.close()
+        checks.check(f"{label}: a REGISTER query for {user} lists no binding any more",
+                     status_of(answer) == 200 and b"\nContact:" not in answer, answer.decode(errors="replace"))
+        final = call.final(WAIT + 6)
+        call.ack(final)
+    finally:
+        call.close()
+
+
+def provider_timeout(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(e2) the provider does not answer"
+    user = "slowgw"
+    p = Push(gw, "webhook")
+    sleeping_phone(switch, user, p)
+    gw.set_behaviour(p.prid, "timeout")
+    call = Call(switch, user)
+    try:
+        call.invite()
+        failed = wait_for_log(switch, rf"push \S+ to {user}@\S+ pn-prid {p.prid} failed: .*after 3 attempts", 12)
+        tries = [r for r in gw.requests() if p.prid in str(r.get("token", "")) or p.prid in str(r.get("body", ""))]
+        checks.check(f"{label}: retried ([push] retries = 2: 3 attempts, got {len(tries)}), then PUSH_FAILED",
+                     failed and len(tries) == 3, switch.stderr_tail())
+        call.ack(call.final(WAIT + 6))
+    finally:
+        call.close()
+
+
+def retry_after(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(e3) 503 with Retry-After, then 200"
+    user = "busygw"
+    p = Push(gw, "fcm")
+    sleeping_phone(switch, user, p)
+    gw.set_behaviour(p.prid, "unavailable", count=1)
+    call = Call(switch, user)
+    try:
+        call.invite()
+        try:
+            gw.wait_push(p.prid, timeout=6)
+            pushed = True
+        except TimeoutError:
+            pushed = False
+        sent = wait_for_log(switch, rf"push \S+ \(call\) to {user}@\S+ pn-prid {p.prid}: sent \(2 attempt", 5)
+        checks.check(f"{label}: delivered on the second attempt", pushed and sent, switch.stderr_tail())
+        call.ack(call.final(WAIT + 6))
+    finally:
+        call.close()
+
+
+def retransmissions(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(x1) INVITE retransmissions and a new INVITE transaction of the same call"
+    user = "retrans"
+    p = Push(gw, "webhook")
+    sleeping_phone(switch, user, p)
+    call = Call(switch, user)
+    try:
+        data = call.invite()
+        time.sleep(0.2)
+        call.c.send(data, switch.port)   # a retransmission
+        call.c.send(data, switch.port)
+        first = call.final(WAIT + 6)
+        call.ack(first)
+        # The same call again (a new transaction: new branch, CSeq 2), as after a 401.
+        call.branch = new_branch()
+        call.msgs = []
+        call.c.send(invite_request(switch.port, user, call.c.port, branch=call.branch, call_id=call.cid,
+                                   from_tag=call.ftag, cseq=2), switch.port)
+        second = call.final(WAIT + 6)
+        call.ack(second)
+        pushes = [x for x in gw.pushes if x.get("token") == p.prid]
+        checks.check(f"{label}: exactly one push (got {len(pushes)})", len(pushes) == 1,
+                     str(pushes) + "\n" + switch.stderr_tail())
+    finally:
+        call.close()
+
+
+def message(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(g1) a MESSAGE to a sleeping phone"
+    user = "msgphone"
+    p = Push(gw, "apns")
+    sleeping_phone(switch, user, p)
+
+    def script(uas: PyUas) -> None:
+        uas.client.sock.sendto(register_request(switch.port, user, contacts=[p.contact(user, uas.port)],
+                                                expires=600, local_port=uas.port), (HOST, switch.port))
+        msg = uas.recv_request("MESSAGE", 10)
+        if msg is not None:
+            uas.reply(msg, 200, "OK")
+    ph = PyUas(script)
+    c = LoggedUdp()
+    try:
+        cid = new_call_id()
+        c.send(invite_request(switch.port, user, c.port, call_id=cid, method="MESSAGE",
+                              extra=[("Content-Type", "text/plain")]), switch.port)
+        try:
+            pushed = gw.wait_push(p.prid, timeout=5)
+        except TimeoutError:
+            pushed = None
+        checks.check(f"{label}: pushed with kind=message",
+                     pushed is not None and pushed["payload"].get("kind") == "message"
+                     and pushed["payload"].get("call_id") == cid, str(pushed))
+        ph.start()
+        msgs = c.collect(10, cid, until=lambda ms: any((m.status or 0) >= 200 for m in ms))
+        ph.join(5)
+        final = next((m for m in msgs if (m.status or 0) >= 200), None)
+        checks.check(f"{label}: the phone wakes, gets the MESSAGE, and its 200 reaches the sender",
+                     final is not None and final.status == 200 and got(ph, "MESSAGE"),
+                     c.dump() + "\n" + ph.dump() + "\n" + switch.stderr_tail())
+    finally:
+        ph.close()
+        c.close()
+
+
+def register_with_auth(sock, switch: Switch, user: str, contact: str, password: str) -> int | None:
+    """REGISTER, 401, REGISTER with credentials, from sock (a UdpClient's socket); the final status."""
+    port = sock.getsockname()[1]
+    cid = new_call_id()
+    ftag = new_tag()
+
+    def answer() -> bytes | None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data, _ = sock.recvfrom(70000)
+            except OSError:
+                return None
+            if data.startswith(b"SIP/2.0 ") and b"REGISTER" in data:
+                return data
+        return None
+    sock.sendto(register_request(switch.port, user, contacts=[contact], expires=600, local_port=port,
+                                 call_id=cid, cseq=1, from_tag=ftag), (HOST, switch.port))
+    first = answer()
+    if status_of(first) != 401:
+        return status_of(first)
+    m = parse_message(first)
+    chal = parse_challenge(m.get("www-authenticate") or "")
+    auth = authorization(chal, user, password, "REGISTER", f"sip:{HOST}")
+    sock.sendto(register_request(switch.port, user, contacts=[contact], expires=600, local_port=port,
+                                 call_id=cid, cseq=2, from_tag=ftag, authorization=auth), (HOST, switch.port))
+    return status_of(answer())
+
+
+def digest(checks: Checks, args, gw: PushGateway, cfg: Path, script: Path) -> None:
+    label = "(a1) digest authentication"
+    user, password = "secure", "s3cret"
+    users = Path(gw.tmp) / "users.txt"
+    users.write_text(f"{user}@{HOST} {password}\n")
+    switch = Switch(args.binary, ["--config", str(cfg), "--script", str(script), "--users", str(users)],
+                    log_level="info").start()
+    p = Push(gw, "apns")
+    asleep = LoggedUdp()
+    try:
+        status = register_with_auth(asleep.c.sock, switch, user, p.contact(user, asleep.port), password)
+        checks.check(f"{label}: the phone registers through the challenge (got {status})", status == 200)
+    finally:
+        asleep.close()
+
+    def phone_script(uas: PyUas) -> None:
+        st = register_with_auth(uas.client.sock, switch, user, p.contact(user, uas.port), password)
+        uas.events.append(f"registered {st}")
+        inv = uas.recv_request("INVITE", 10)
+        if inv is None:
+            return
+        uas.reply(inv, 200, "OK")
+        uas.recv_request("ACK", 3)
+        # A second INVITE (another branch for the same phone) would come now.
+        extra = uas.recv_request("INVITE", 1.5)
+        if extra is not None:
+            uas.events.append("second INVITE")
+    ph = PyUas(phone_script)
+    call = Call(switch, user)
+    try:
+        call.invite()
+        try:
+            gw.wait_push(p.prid, timeout=5)
+        except TimeoutError:
+            pass
+        ph.start()
+        final = call.final(10)
+        ph.join(10)
+        invites = sum(1 for d, _, b in ph.log if d == "received" and b.startswith(b"INVITE "))
+        checks.check(f"{label}: the woken phone's challenged REGISTER makes exactly one branch "
+                     f"(INVITEs received: {invites}), and the call is answered",
+                     final is not None and final.status == 200 and invites == 1
+                     and "registered 200" in ph.events,
+                     call.c.dump() + "\n" + ph.dump() + "\n" + switch.stderr_tail())
+    finally:
+        ph.close()
+        call.close()
+        switch.stop()
+
+
+if __name__ == "__main__":
+    main(run)
