@@ -255,11 +255,13 @@ result<void> read_push_provider(table_reader& t, push_provider_config& c, const 
 result<void> read_push(table_reader& t, push_config& c, const std::string& origin,
                        const toml::table& table) {
   CENTRALITA_TRY(t.integer("wait", c.wait, 1, 3600));
+  CENTRALITA_TRY(t.integer("pnsreg_interval", c.pnsreg_interval, 0, 86400));
   CENTRALITA_TRY(t.integer("retries", c.retries, 0, 20));
   CENTRALITA_TRY(t.integer("retry_backoff_ms", c.retry_backoff_ms, 10, 600000));
   for (auto& [key, node] : table) {
     std::string name(key.str());
-    if (name == "wait" || name == "retries" || name == "retry_backoff_ms")
+    if (name == "wait" || name == "pnsreg_interval" || name == "retries"
+        || name == "retry_backoff_ms")
       continue;
     auto* sub = node.as_table();
     if (sub == nullptr)

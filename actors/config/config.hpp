@@ -120,6 +120,10 @@ struct push_provider_config {
 struct push_config {
   /// Seconds scripts/push.lua holds an INVITE for sleeping phones (config.push_wait).
   unsigned wait = 30;
+  /// +sip.pnsreg (RFC 8599 §5.3): a binding whose UA asked is pushed this many
+  /// seconds before it expires, then again closer to expiry until it is
+  /// refreshed or expires; 0: not offered.
+  unsigned pnsreg_interval = 120;
   unsigned retries = 3;            ///< transient failures (no answer, 429, 5xx) retried this often
   unsigned retry_backoff_ms = 500; ///< first retry after this, doubling
   std::vector<push_provider_config> providers;

@@ -1,5 +1,7 @@
 #include "actors/registrar/registrar_shard.hpp"
 
+#include "actors/push/push_service.hpp"
+
 #include "actors/events/event_bus.hpp"
 #include "actors/store/store_messages.hpp"
 #include "actors/system/actor_timers.hpp"
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <ctime>
 #include <memory_resource>
+#include <random>
 #include <span>
 #include <unordered_map>
 
@@ -215,8 +218,11 @@ struct registrar_state {
       store_upsert(b);
     for (auto& b : outcome.refreshed)
       store_upsert(b);
-    for (auto& b : outcome.removed)
+    for (auto& b : outcome.removed) {
+      if (b.pnsreg)
+        refreshes.erase(refresh_key(b));
       store_delete(b);
+    }
     for (auto& b : outcome.expired)
       store_delete(b);
     if (wanted("REGISTER")) {
@@ -266,6 +272,47 @@ struct registrar_state {
     return out;
   }
 
+  // -- binding-refresh pushes (RFC 8599 §5.3, +sip.pnsreg) ----------------------
+
+  /// Per binding whose UA asked: the pushes of its current lifetime (a refresh
+  /// changes expires_at and starts a new count).
+  struct refresh_state {
+    int64_t expires_at = 0;
+    unsigned sent = 0;
+    int64_t last = 0;
+  };
+  std::unordered_map<std::string, refresh_state> refreshes;  ///< "<aor>\n<contact>"
+  std::mt19937_64 push_ids{std::random_device{}()};
+
+  static std::string refresh_key(const sip::binding& b) {
+    std::string k(b.aor());
+    k += '\n';
+    k += b.contact();
+    return k;
+  }
+
+  void maybe_refresh_push(const sip::binding& b, int64_t now) {
+    auto& st = refreshes[refresh_key(b)];
+    if (st.expires_at != b.expires_at)
+      st = refresh_state{b.expires_at, 0, 0};
+    auto due = sip::refresh_push_due(b.expires_at, deps.rules.pnsreg_interval, st.sent, st.last);
+    if (!due || now < *due)
+      return;
+    push::push_message m;
+    m.provider = std::string(b.pn_provider());
+    m.prid = std::string(b.pn_prid());
+    m.param = std::string(b.pn_param());
+    m.aor = std::string(b.aor());
+    m.kind = push::push_kind::refresh;
+    m.ttl_s = std::max<int64_t>(1, b.expires_at - now);
+    m.push_id = push::uuid_v4(push_ids(), push_ids());
+    ++st.sent;
+    st.last = now;
+    svc().sip_log->info("{}: binding {} expires in {} s without a refresh: refresh push {} ({})",
+                        m.aor, b.contact(), b.expires_at - now, m.push_id, st.sent);
+    self->send(deps.push, push_send{std::move(m)});
+  }
+
   void on_drop_push(const location_drop_push& d) {
     auto it = aors.find(std::string_view(d.aor));
     if (it == aors.end() || d.pn_prid.empty())
@@ -279,6 +326,7 @@ struct registrar_state {
         continue;
       }
       ++dropped;
+      refreshes.erase(refresh_key(b));
       store_delete(b);
       if (wanted("UNREGISTER"))
         publish(binding_event("UNREGISTER", b, now));
@@ -322,11 +370,15 @@ struct registrar_state {
         auto before = list.size();
         for (auto b = list.begin(); b != list.end();) {
           if (b->expires_at <= now) {
+            if (b->pnsreg)
+              refreshes.erase(refresh_key(*b));
             store_delete(*b);
             if (wanted("EXPIRED"))
               publish(binding_event("EXPIRED", *b, now));
             b = list.erase(b);
           } else {
+            if (b->pnsreg && deps.push && deps.rules.pnsreg_interval > 0)
+              maybe_refresh_push(*b, now);
             ++b;
           }
         }

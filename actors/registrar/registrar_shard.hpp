@@ -43,6 +43,9 @@ struct registrar_deps {
   std::function<bool(std::string_view domain)> is_local_domain;
   std::function<bool(std::string_view aor)> is_known_user;  ///< provisioned users
   register_guard guard;  ///< authentication; may be empty
+  /// The push service: binding-refresh pushes (RFC 8599 +sip.pnsreg, every
+  /// rules.pnsreg_interval before expiry); null: none sent.
+  caf::actor push;
 };
 
 caf::actor spawn_registrar_shard(caf::actor_system& sys, registrar_deps deps);

@@ -6,7 +6,6 @@
 #include "actors/push/push_service.hpp"
 #include "actors/script/vm_state.hpp"
 
-#include <cstdio>
 
 namespace centralita::actors::script_detail {
 
@@ -19,21 +18,6 @@ std::string field(lua_State* L, int idx, const char* key) {
     out = lua_tostring(L, -1);
   lua_pop(L, 1);
   return out;
-}
-
-/// A version-4 UUID (RFC 9562 §5.4) from the VM's generator: unique per push,
-/// and usable as APNs' apns-id.
-std::string new_push_id(sip::id_generator& ids) {
-  uint64_t hi = ids.next();
-  uint64_t lo = ids.next();
-  hi = (hi & ~uint64_t{0xf000}) | 0x4000;
-  lo = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffull));
-  return buf;
 }
 
 /// push.send(binding, payload) → push_id, sent (true: a push went out now;
@@ -87,7 +71,7 @@ int push_send_fn(lua_State* L) {
   }
   if (vm.pushed.size() >= 4096)
     std::erase_if(vm.pushed, [now](const auto& e) { return e.second.second <= now; });
-  m.push_id = new_push_id(*vm.ids);
+  m.push_id = push::uuid_v4(vm.ids->next(), vm.ids->next());
   vm.pushed[key] = {m.push_id, now + std::chrono::minutes{10}};
   vm.log().info("[cid={}] push {} to {} ({} pn-prid {})", r.cid, m.push_id, m.aor, m.provider,
                 m.prid);

@@ -19,13 +19,13 @@ constexpr const char* schema_sql =
     " cseq INTEGER NOT NULL, path TEXT NOT NULL, received TEXT NOT NULL,"
     " transport TEXT NOT NULL, connection INTEGER NOT NULL, instance TEXT NOT NULL,"
     " reg_id INTEGER NOT NULL, user_agent TEXT NOT NULL, pn_provider TEXT NOT NULL,"
-    " pn_prid TEXT NOT NULL, pn_param TEXT NOT NULL,"
+    " pn_prid TEXT NOT NULL, pn_param TEXT NOT NULL, pnsreg INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(aor, contact)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS bindings_expires ON bindings(expires_at);";
 
 constexpr const char* columns =
     "aor, contact, expires_at, q, q_given, call_id, cseq, path, received, transport,"
-    " connection, instance, reg_id, user_agent, pn_provider, pn_prid, pn_param";
+    " connection, instance, reg_id, user_agent, pn_provider, pn_prid, pn_param, pnsreg";
 
 // Text columns in the order of `columns`, with their binding field.
 struct text_column {
@@ -95,7 +95,17 @@ result<void> sqlite_binding_store::init() {
   sqlite3_finalize(*version);
   if (step != SQLITE_ROW && step != SQLITE_DONE) return fail("reading schema_version");
   if (step == SQLITE_DONE) {
-    if (auto r = exec("INSERT INTO schema_version(version) VALUES (1)"); !r) return r;
+    if (auto r = exec("INSERT INTO schema_version(version) VALUES (2)"); !r) return r;
+  } else if (found == 1) {
+    // Version 1 (before RFC 8599 refresh pushes): its bindings keep everything.
+    if (auto r = exec("BEGIN IMMEDIATE;"
+                      "ALTER TABLE bindings ADD COLUMN pnsreg INTEGER NOT NULL DEFAULT 0;"
+                      "UPDATE schema_version SET version = 2;"
+                      "COMMIT");
+        !r) {
+      (void)exec("ROLLBACK");  // the migration's own error is the one to report
+      return r;
+    }
   } else if (found != schema_version) {
     return error{errc::io_error, path_ + ": unsupported schema version "
                                      + std::to_string(found) + " (this build reads "
@@ -103,7 +113,7 @@ result<void> sqlite_binding_store::init() {
   }
 
   std::string upsert = std::string("INSERT OR REPLACE INTO bindings(") + columns
-                       + ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)";
+                       + ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)";
   std::string select = std::string("SELECT ") + columns + " FROM bindings WHERE expires_at > ?1";
   struct {
     sqlite3_stmt** slot;
@@ -171,6 +181,7 @@ result<std::vector<sip::binding>> sqlite_binding_store::load_unexpired(int64_t n
     b.cseq = static_cast<uint32_t>(sqlite3_column_int64(select_, 6));
     b.connection = static_cast<uint64_t>(sqlite3_column_int64(select_, 10));
     b.reg_id = static_cast<uint32_t>(sqlite3_column_int64(select_, 12));
+    b.pnsreg = sqlite3_column_int(select_, 17) != 0;
     out.push_back(std::move(b));
   }
   if (rc != SQLITE_DONE) return fail("loading bindings");
@@ -195,6 +206,7 @@ result<void> sqlite_binding_store::apply(const store_batch& batch) {
     sqlite3_bind_int64(upsert_, 3, b.expires_at);
     sqlite3_bind_int(upsert_, 4, b.q);
     sqlite3_bind_int(upsert_, 5, b.q_given ? 1 : 0);
+    sqlite3_bind_int(upsert_, 18, b.pnsreg ? 1 : 0);
     sqlite3_bind_int64(upsert_, 7, b.cseq);
     // SQLite integers are signed 64-bit: the id's bits are kept as they are.
     sqlite3_bind_int64(upsert_, 11, static_cast<sqlite3_int64>(b.connection));

@@ -348,6 +348,7 @@ result<void> switch_app::start() {
   rules.max_contacts = p.cfg->registrar.max_contacts;
   for (auto& prov : p.cfg->push.providers)
     rules.pn_providers.push_back(prov.name);
+  rules.pnsreg_interval = p.cfg->push.providers.empty() ? 0 : p.cfg->push.pnsreg_interval;
   unsigned nreg = 2 * p.cfg->core.workers;
   std::vector<std::vector<sip::binding>> preload(nreg);
   for (auto& b : p.preload)
@@ -367,28 +368,7 @@ result<void> switch_app::start() {
     auto issuer = auth::nonce_issuer::create(p.auth_secret, salt);
     return std::make_shared<digest_guard>(users, std::move(issuer.value()), auth_settings, proxy);
   };
-  for (unsigned i = 0; i < nreg; ++i) {
-    registrar_deps deps;
-    if (auto g = make_guard(i + 1, false))
-      deps.guard = [g](const sip::message& m, int64_t now) { return g->check(m, now); };
-    deps.services = p.services;
-    deps.rules = rules;
-    deps.store = p.store_writer;
-    deps.store_batch_window = store_batch_window;
-    deps.events = p.events;
-    deps.event_stats = p.event_stats;
-    deps.is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
-    deps.is_known_user = [users](std::string_view aor) { return users->contains(aor); };
-    auto reg = spawn_registrar_shard(*p.system, std::move(deps));
-    if (!preload[i].empty())
-      caf::anon_send(reg, location_preload{std::move(preload[i])});
-    p.registrars.push_back(reg);
-  }
-  auto registrars = p.registrars;
-  auto registrar_of = [registrars](std::string_view aor) {
-    return registrars[registrar_shard_of(aor, registrars.size())];
-  };
-
+  auto registrar_list = std::make_shared<std::vector<caf::actor>>();
   if (!p.push_providers.empty()) {
     p.push_http = std::make_unique<drivers::http_client>();
     push_service_deps pd;
@@ -399,7 +379,13 @@ result<void> switch_app::start() {
     pd.timers = p.timers.get();
     pd.events = p.events;
     pd.event_stats = p.event_stats;
-    pd.registrar_of = registrar_of;
+    // The registrars come next and need the push service (refresh pushes):
+    // it reaches them through a list filled once they exist.
+    pd.registrar_of = [registrar_list](std::string_view aor) {
+      return registrar_list->empty()
+               ? caf::actor{}
+               : (*registrar_list)[registrar_shard_of(aor, registrar_list->size())];
+    };
     pd.counters = p.push_stats;
     pd.log = p.logs.app;
     p.push = spawn_push_service(*p.system, std::move(pd));
@@ -409,6 +395,30 @@ result<void> switch_app::start() {
                + prov.cfg.url + ")";
     p.logs.app->info("push providers: {}", names);
   }
+
+  for (unsigned i = 0; i < nreg; ++i) {
+    registrar_deps deps;
+    if (auto g = make_guard(i + 1, false))
+      deps.guard = [g](const sip::message& m, int64_t now) { return g->check(m, now); };
+    deps.services = p.services;
+    deps.rules = rules;
+    deps.store = p.store_writer;
+    deps.store_batch_window = store_batch_window;
+    deps.events = p.events;
+    deps.event_stats = p.event_stats;
+    deps.push = p.push;
+    deps.is_local_domain = [core](std::string_view host) { return core->is_local(host, 0); };
+    deps.is_known_user = [users](std::string_view aor) { return users->contains(aor); };
+    auto reg = spawn_registrar_shard(*p.system, std::move(deps));
+    if (!preload[i].empty())
+      caf::anon_send(reg, location_preload{std::move(preload[i])});
+    p.registrars.push_back(reg);
+  }
+  *registrar_list = p.registrars;
+  auto registrars = p.registrars;
+  auto registrar_of = [registrars](std::string_view aor) {
+    return registrars[registrar_shard_of(aor, registrars.size())];
+  };
 
   auto routing = std::make_shared<routing_policy>();
   routing->identity = p.identity;

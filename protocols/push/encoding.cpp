@@ -150,4 +150,26 @@ std::string http_reason(int status) { return "HTTP " + std::to_string(status); }
 
 } // namespace detail
 
+std::string uuid_v4(uint64_t hi, uint64_t lo) {
+  hi = (hi & ~uint64_t{0xf000}) | 0x4000;                          // version 4
+  lo = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);       // variant 10
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  auto put = [&](uint64_t v, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i)
+      out += hex[(v >> (4 * i)) & 0xf];
+  };
+  put(hi >> 32, 8);
+  out += '-';
+  put((hi >> 16) & 0xffff, 4);
+  out += '-';
+  put(hi & 0xffff, 4);
+  out += '-';
+  put(lo >> 48, 4);
+  out += '-';
+  put(lo & 0xffffffffffffull, 12);
+  return out;
+}
+
 } // namespace centralita::push

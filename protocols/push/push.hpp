@@ -20,6 +20,11 @@ namespace centralita::push {
 
 /// base64url (RFC 4648 §5) without padding, as JWS uses it.
 std::string base64url(std::string_view bytes);
+/// A version-4 UUID (RFC 9562 §5.4) from 128 random bits (the version and
+/// variant bits are set here): "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", lower case.
+/// Push ids are these (APNs takes one as apns-id).
+std::string uuid_v4(uint64_t hi, uint64_t lo);
+
 /// Decodes base64url with or without padding; errc::parse_error on a bad character or length.
 /// Strict (RFC 4648 §3.5): padding, when present, must complete the last quantum,
 /// and the unused bits of the last character must be zero, so each value has one

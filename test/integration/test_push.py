@@ -20,6 +20,9 @@ HTTP v1 or a webhook would) and Python phones that register, sleep, wake and ans
   (e3) a 503 with Retry-After, then 200: delivered on the second attempt
   (x1) INVITE retransmissions and a second INVITE transaction of the same call: one push
   (g1) a MESSAGE to a sleeping phone: pushed with kind=message, delivered once it wakes
+  (p1) a phone that asked for refresh pushes (+sip.pnsreg): Feature-Caps +sip.pnsreg="10"; with
+       20 s left on its binding and no refresh, a push with kind=refresh comes before expiry;
+       once it refreshes, no more
   (a1) with digest authentication (--users): the woken phone's REGISTER is challenged (401),
        then accepted; the call gets exactly one branch to it, from the accepted REGISTER
 
@@ -75,8 +78,12 @@ def status_line(switch: Switch, timeout: float = 5) -> dict[str, int]:
 
 def config_text(gw: PushGateway) -> str:
     return f"""
+[registrar]
+min_expires = 1
+
 [push]
 wait = {WAIT}
+pnsreg_interval = 10
 retries = 2
 retry_backoff_ms = 200
 
@@ -259,6 +266,7 @@ def run(checks: Checks, args) -> None:
         retry_after(checks, switch, gw)
         retransmissions(checks, switch, gw)
         message(checks, switch, gw)
+        refresh(checks, switch, gw)
         switch.stop()
         digest(checks, args, gw, cfg, script)
     finally:
@@ -582,6 +590,44 @@ def message(checks: Checks, switch: Switch, gw: PushGateway) -> None:
                      c.dump() + "\n" + ph.dump() + "\n" + switch.stderr_tail())
     finally:
         ph.close()
+        c.close()
+
+
+def refresh(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(p1) binding-refresh pushes"
+    user = "refresher"
+    p = Push(gw, "apns")
+    c = LoggedUdp()
+    try:
+        t0 = time.monotonic()
+        c.send(register_request(switch.port, user, contacts=[p.contact(user, c.port) + ";+sip.pnsreg"],
+                                expires=20, local_port=c.port), switch.port)
+        answer = c.recv(5) or b""
+        m = re.search(rb"(?im)^Feature-Caps:\s*(.*?)\r?$", answer)
+        caps = m.group(1).decode() if m else ""
+        checks.check(f'{label}: 200 with Feature-Caps: *;+sip.pns="apns";+sip.pnsreg="10" (got {caps!r})',
+                     status_of(answer) == 200 and caps == '*;+sip.pns="apns";+sip.pnsreg="10"')
+        try:
+            pushed = gw.wait_push(p.prid, timeout=19)
+        except TimeoutError:
+            pushed = None
+        elapsed = time.monotonic() - t0
+        checks.check(f"{label}: a push with kind=refresh and no call comes 10 s before expiry or "
+                     f"a little later (after {elapsed:.1f} s of 20)",
+                     pushed is not None and pushed["payload"].get("kind") == "refresh"
+                     and pushed["payload"].get("call_id") == "" and 9.5 <= elapsed < 20,
+                     f"{pushed}\n{switch.stderr_tail()}")
+        # The phone wakes and refreshes (10 minutes): no further refresh push.
+        c.send(register_request(switch.port, user, contacts=[p.contact(user, c.port) + ";+sip.pnsreg"],
+                                expires=600, local_port=c.port, cseq=2), switch.port)
+        refreshed = status_of(c.recv(5))
+        try:
+            again = gw.wait_push(p.prid, timeout=6)
+        except TimeoutError:
+            again = None
+        checks.check(f"{label}: once the binding is refreshed, no more refresh pushes "
+                     f"(refresh {refreshed}; another push: {again})", refreshed == 200 and again is None)
+    finally:
         c.close()
 
 

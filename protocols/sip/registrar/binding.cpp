@@ -49,12 +49,12 @@ uri_parts split_uri(std::string_view uri) noexcept {
 
 binding::binding(const binding& other, const binding::allocator_type& alloc)
   : expires_at(other.expires_at), connection(other.connection), cseq(other.cseq),
-    reg_id(other.reg_id), q(other.q), q_given(other.q_given), text_(other.text_, alloc),
+    reg_id(other.reg_id), q(other.q), q_given(other.q_given), pnsreg(other.pnsreg), text_(other.text_, alloc),
     ends_(other.ends_) {}
 
 binding::binding(binding&& other, const binding::allocator_type& alloc)
   : expires_at(other.expires_at), connection(other.connection), cseq(other.cseq),
-    reg_id(other.reg_id), q(other.q), q_given(other.q_given), text_(std::move(other.text_), alloc),
+    reg_id(other.reg_id), q(other.q), q_given(other.q_given), pnsreg(other.pnsreg), text_(std::move(other.text_), alloc),
     ends_(other.ends_) {}
 
 std::string_view binding::get(field f) const noexcept {

@@ -58,6 +58,9 @@ struct binding {
   uint32_t reg_id = 0;      ///< RFC 5626 reg-id; 0 = none
   uint16_t q = 1000;        ///< q-value in thousandths (RFC 3261 §20.10)
   bool q_given = false;     ///< the contact carried a q parameter (echoed in the 200)
+  /// RFC 8599 §4.1.2: the Contact carried +sip.pnsreg (the UA wants a push shortly
+  /// before the binding expires, to refresh it).
+  bool pnsreg = false;
 
   /// One text field.
   std::string_view get(field f) const noexcept;

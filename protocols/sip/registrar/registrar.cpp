@@ -84,6 +84,7 @@ binding make_binding(const register_request& r, const register_contact& c, uint3
   b.reg_id = c.reg_id;
   b.q = c.q.value_or(1000);
   b.q_given = c.q.has_value();
+  b.pnsreg = c.pnsreg && !c.pn_provider.empty();
   b.set(binding::field::aor, r.aor);
   b.set(binding::field::contact, c.uri);
   b.set(binding::field::call_id, r.call_id);
@@ -194,6 +195,8 @@ result<register_request> extract_register(const message& request, std::string_vi
         if (!rc.q) return error{errc::bad_header, "Bad q-value in Contact"};
       } else if (iequals(name, "+sip.instance")) {
         rc.instance.assign(unquote(value));  // RFC 5626 §4.1
+      } else if (iequals(name, "+sip.pnsreg")) {
+        rc.pnsreg = true;  // RFC 8599 §4.1.2: a feature tag, no value
       } else if (iequals(name, "reg-id")) {
         // RFC 5626 §4.2: reg-id is 1 .. 2^31-1; anything else is not a flow id.
         uint32_t id = parse_uint(value).value_or(0);
@@ -250,6 +253,8 @@ registrar_outcome process_register(std::span<const binding> current,
         == config.pn_providers.end())
       return fail(std::move(out), 555, "Push Notification Service Not Supported");
     std::string caps = "*;+sip.pns=\"" + c.pn_provider + "\"";
+    if (c.pnsreg && config.pnsreg_interval > 0)
+      caps += ";+sip.pnsreg=\"" + std::to_string(config.pnsreg_interval) + "\"";
     if (std::find(out.feature_caps.begin(), out.feature_caps.end(), caps) == out.feature_caps.end())
       out.feature_caps.push_back(std::move(caps));
   }
@@ -355,6 +360,16 @@ registrar_outcome process_register(std::span<const binding> current,
   // RFC 3327 §5.3: echo the Path when the UA said it supports path.
   if (request.path_supported && !request.contacts.empty()) out.path = request.path;
   return out;
+}
+
+std::optional<int64_t> refresh_push_due(int64_t expires_at, uint32_t interval, unsigned sent,
+                                        int64_t last, int64_t min_gap) {
+  if (interval == 0) return std::nullopt;
+  int64_t first = expires_at - interval;
+  if (sent == 0) return first < expires_at ? std::optional<int64_t>(first) : std::nullopt;
+  int64_t next = last + std::max<int64_t>(min_gap, (expires_at - last) / 2);
+  if (next >= expires_at) return std::nullopt;
+  return next;
 }
 
 } // namespace centralita::sip

@@ -29,6 +29,10 @@ struct registrar_config {
   /// A contact registering with another one gets 555 Push Notification Service
   /// Not Supported; one with a served provider gets Feature-Caps +sip.pns in the 200.
   std::vector<std::string> pn_providers;
+  /// RFC 8599 §5.3: to a contact with +sip.pnsreg, the 200's Feature-Caps says
+  /// +sip.pnsreg="<this>": a push comes this many seconds before the binding
+  /// expires (refresh_push_due). 0: no refresh pushes offered.
+  uint32_t pnsreg_interval = 0;
 };
 
 /// One Contact value of a REGISTER, decoded.
@@ -39,6 +43,7 @@ struct register_contact {
   std::string instance;             ///< +sip.instance, unquoted (RFC 5626 §4.1)
   uint32_t reg_id = 0;              ///< RFC 5626 reg-id (only with an instance); 0 = none
   std::string pn_provider, pn_prid, pn_param;  ///< RFC 8599 §4.1.1 URI parameters
+  bool pnsreg = false;  ///< RFC 8599 §4.1.2: the +sip.pnsreg Contact parameter
 };
 
 /// What `process_register` needs from a REGISTER (RFC 3261 §10.2).
@@ -94,6 +99,15 @@ struct registrar_outcome {
 registrar_outcome process_register(std::span<const binding> current,
                                    const register_request& request,
                                    const registrar_config& config, int64_t now);
+
+/// RFC 8599 §5.3 binding-refresh pushes: when the next one is due for a
+/// binding (expiring at `expires_at`) whose UA asked for them, given how many
+/// were sent in this binding's current lifetime (`sent`, reset by a refresh) and
+/// when the last went (`last`). The first at expires_at - interval; then, if no
+/// refresh came, again at half the time left (at least `min_gap` apart), until
+/// expiry. std::nullopt: none any more (expired, or too close to expiry).
+std::optional<int64_t> refresh_push_due(int64_t expires_at, uint32_t interval, unsigned sent,
+                                        int64_t last, int64_t min_gap = 5);
 
 /// Parses a q-value ("0", "0.5", "1.000"; RFC 3261 §25.1 qvalue) into thousandths.
 std::optional<uint16_t> parse_qvalue(std::string_view text) noexcept;

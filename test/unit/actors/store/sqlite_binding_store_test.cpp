@@ -112,3 +112,38 @@ TEST(sqlite_binding_store, foreign_schema_version_is_refused) {
   EXPECT_NE(store.err().reason.find("unsupported schema version 99"), std::string::npos)
       << store.err().reason;
 }
+
+TEST(sqlite_binding_store, version_1_file_is_migrated_and_pnsreg_survives) {
+  temp_dir dir;
+  // A file as version 1 wrote it: no pnsreg column.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() + "/centralita.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+                         "INSERT INTO schema_version VALUES (1);"
+                         "CREATE TABLE bindings(aor TEXT NOT NULL, contact TEXT NOT NULL,"
+                         " expires_at INTEGER NOT NULL, q INTEGER NOT NULL, q_given INTEGER NOT NULL,"
+                         " call_id TEXT NOT NULL, cseq INTEGER NOT NULL, path TEXT NOT NULL,"
+                         " received TEXT NOT NULL, transport TEXT NOT NULL, connection INTEGER NOT NULL,"
+                         " instance TEXT NOT NULL, reg_id INTEGER NOT NULL, user_agent TEXT NOT NULL,"
+                         " pn_provider TEXT NOT NULL, pn_prid TEXT NOT NULL, pn_param TEXT NOT NULL,"
+                         " PRIMARY KEY(aor, contact)) WITHOUT ROWID;"
+                         "INSERT INTO bindings VALUES ('old@example.com', 'sip:old@192.0.2.1', 1800000600,"
+                         " 1000, 0, 'c1', 1, '', '192.0.2.1:5060', 'udp', 0, '', 0, 'ua', '', '', '');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = sqlite_binding_store::open(dir.path());
+  ASSERT_TRUE(store) << store.err().reason;
+  auto loaded = (*store)->load_unexpired(t0);
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().aor(), "old@example.com");
+  EXPECT_FALSE(loaded->front().pnsreg);
+  auto p = sample_binding("push@example.com", "sip:push@192.0.2.2;pn-provider=apns", t0 + 600);
+  p.pnsreg = true;
+  ASSERT_TRUE((*store)->apply(store_batch{{p}, {}}));
+  loaded = (*store)->load_unexpired(t0);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(sorted(*loaded).at(1), p);  // pnsreg kept
+}

@@ -98,3 +98,10 @@ TEST(base64url, every_byte_value_round_trips) {
     EXPECT_EQ(*back, part);
   }
 }
+
+TEST(push_uuid, version_4_variant_10_lower_case) {
+  EXPECT_EQ(push::uuid_v4(0, 0), "00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(push::uuid_v4(~uint64_t{0}, ~uint64_t{0}), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+  EXPECT_EQ(push::uuid_v4(0x0123456789abcdefull, 0xfedcba9876543210ull),
+            "01234567-89ab-4def-bedc-ba9876543210");
+}

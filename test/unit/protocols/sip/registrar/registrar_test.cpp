@@ -478,3 +478,35 @@ TEST(registrar_binding, allocator_extended_copies_live_in_the_pool_plain_copies_
   }
   EXPECT_EQ(pool.live, 0u);
 }
+
+TEST(registrar, pnsreg_contact_is_kept_and_answered_with_the_interval) {
+  registrar_config cfg;
+  cfg.pn_providers = {"apns"};
+  cfg.pnsreg_interval = 120;
+  auto out = run({},
+                 "Contact: <sip:alice@10.0.0.9:5062;pn-provider=apns;pn-prid=00fc13;"
+                 "pn-param=ABCD1234.com.example.voip>;+sip.pnsreg\r\nExpires: 600\r\n",
+                 1, "reg-1@host", t0, cfg);
+  ASSERT_EQ(out.status, 200);
+  EXPECT_TRUE(out.bindings.at(0).pnsreg);
+  EXPECT_EQ(out.feature_caps,
+            (std::vector<std::string>{"*;+sip.pns=\"apns\";+sip.pnsreg=\"120\""}));
+  cfg.pnsreg_interval = 0;  // refresh pushes not offered
+  auto off = run({}, "Contact: <sip:alice@10.0.0.9:5062;pn-provider=apns;pn-prid=00fc13>;+sip.pnsreg\r\n",
+                 1, "reg-1@host", t0, cfg);
+  EXPECT_EQ(off.feature_caps, (std::vector<std::string>{"*;+sip.pns=\"apns\""}));
+  // Without push parameters the tag means nothing.
+  auto plain = run({}, "Contact: <sip:alice@10.0.0.9:5062>;+sip.pnsreg\r\n", 1, "reg-1@host", t0, cfg);
+  EXPECT_FALSE(plain.bindings.at(0).pnsreg);
+}
+
+TEST(registrar, refresh_pushes_come_before_expiry_then_closer_and_closer) {
+  const int64_t exp = t0 + 600;
+  EXPECT_EQ(refresh_push_due(exp, 0, 0, 0), std::nullopt);  // not offered
+  EXPECT_EQ(refresh_push_due(exp, 120, 0, 0), exp - 120);   // the first
+  // No refresh after it: again at half the time left, at least 5 s apart, never at expiry.
+  EXPECT_EQ(refresh_push_due(exp, 120, 1, exp - 120), exp - 60);
+  EXPECT_EQ(refresh_push_due(exp, 120, 2, exp - 60), exp - 30);
+  EXPECT_EQ(refresh_push_due(exp, 120, 5, exp - 8), exp - 3);
+  EXPECT_EQ(refresh_push_due(exp, 120, 6, exp - 3), std::nullopt);
+}
