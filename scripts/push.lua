@@ -11,7 +11,7 @@
 --   2. every push-capable binding gets one push (push.send: once per call and
 --      device, however often the request is retried), and a handler watches
 --      for that device's REGISTER (same AOR and pn-prid, and +sip.instance
---      when it has one);
+--      and reg-id when it has them);
 --   3. each phone that re-registers becomes a new branch of the same
 --      transaction (late forking): the first 2xx wins, the other branches are
 --      CANCELled;
@@ -47,7 +47,8 @@ local function wake_and_fork(req, contacts)
   local added = {}
   for _, c in ipairs(sleeping) do
     local filter = {aor = req.aor, pn_prid = c.pn_prid}
-    if c.instance ~= "" then filter.instance = c.instance end
+    if c.instance ~= "" then filter.instance = c.instance end      -- RFC 5626: the same device
+    if c.reg_id ~= 0 then filter.reg_id = tostring(c.reg_id) end  -- and the same flow
     events.subscribe("REGISTER", filter, function(ev)
       if added[ev.contact] then return end  -- a second REGISTER of a phone already ringing
       added[ev.contact] = true
