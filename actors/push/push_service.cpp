@@ -69,6 +69,7 @@ struct pending_push {
   bool auth_retried = false;
   clock::time_point first_at;
   timer_handle retry;
+  subscription_id watch = 0;  ///< the wake watch, filed before the first attempt
 };
 
 /// A cached credential: the APNs provider token or the FCM access token.
@@ -81,7 +82,7 @@ struct credential {
 
 struct wake_watch {
   push::push_message msg;
-  clock::time_point sent_at;
+  clock::time_point sent_at;  ///< the push's first attempt
 };
 
 struct push_state {
@@ -139,6 +140,9 @@ struct push_state {
       return;
     }
     p.provider = static_cast<std::size_t>(it - deps.providers.begin());
+    // Watch for the device before the push leaves: a phone may wake and
+    // register before the provider's answer is back here.
+    p.watch = watch_wake(p.msg, p.first_at);
     attempt(id);
   }
 
@@ -363,7 +367,6 @@ struct push_state {
       ev.set("status", std::to_string(status));
       publish(std::move(ev));
     }
-    watch_wake(std::move(p.msg));
   }
 
   void fail(uint64_t id, int status, const std::string& why, bool gone) {
@@ -372,6 +375,8 @@ struct push_state {
       return;
     auto p = std::move(it->second);
     pushes.erase(it);
+    if (p.watch != 0 && watches.erase(p.watch) > 0)
+      self->send(deps.events, unsubscribe{p.watch});
     deps.counters->failed.fetch_add(1, std::memory_order_relaxed);
     log().warn("[cid={}] push {} to {} pn-prid {} failed: {}{}", p.msg.call_id, p.msg.push_id,
                p.msg.aor, p.msg.prid, why, gone ? " (token gone: binding removed)" : "");
@@ -387,19 +392,22 @@ struct push_state {
 
   // -- waking ------------------------------------------------------------------------
 
-  /// After a push went out: the device's next REGISTER (same AOR and pn-prid) is its wake-up.
-  void watch_wake(push::push_message m) {
+  /// The device's next REGISTER (same AOR and pn-prid) after a push is its
+  /// wake-up. Filed when the push starts; dropped if the push fails. Returns
+  /// the subscription (0: none).
+  subscription_id watch_wake(const push::push_message& m, clock::time_point sent_at) {
     if (!deps.events || m.prid.empty() || m.aor.empty())
-      return;
+      return 0;
     std::vector<std::pair<std::string, std::string>> conds{{"aor", literal(m.aor)},
                                                            {"pn_prid", literal(m.prid)}};
     auto f = events::filter::make("REGISTER", conds);
     if (!f)
-      return;
+      return 0;
     auto sid = next_subscription_id();
-    watches.emplace(sid, wake_watch{std::move(m), clock::now()});
+    watches.emplace(sid, wake_watch{m, sent_at});
     self->send(deps.events, subscribe{sid, std::move(f.value()), caf::actor_cast<caf::actor>(self),
                                       subscription_mode::once, deps.wake_window, 1024, false});
+    return sid;
   }
 
   void on_delivery(const event_delivery& d) {

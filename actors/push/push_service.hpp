@@ -14,8 +14,10 @@
 //   doubling backoff, Retry-After honoured), at once for a permanent error, and
 //   with gone=true when the provider says the token is dead, in which case the
 //   binding is removed from the registrar (location_drop_push).
-// - After PUSH_SENT it watches for the device: the first REGISTER of that AOR
+// - From the push's first attempt it watches for the device (a phone can
+//   wake before the provider's answer is back): the first REGISTER of that AOR
 //   with that pn-prid within `wake_window` publishes PUSH_WOKE with the delay.
+//   A push that fails drops its watch.
 
 #include "actors/config/config.hpp"
 #include "actors/events/event_bus.hpp"

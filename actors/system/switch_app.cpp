@@ -370,7 +370,12 @@ result<void> switch_app::start() {
   };
   auto registrar_list = std::make_shared<std::vector<caf::actor>>();
   if (!p.push_providers.empty()) {
-    p.push_http = std::make_unique<drivers::http_client>();
+    // Pushes come in bursts (every sleeping phone of a busy system, or a
+    // provider slowing down): the client's queue must not be the limit that
+    // turns them into failures. HTTP/2 multiplexes them over a few connections.
+    drivers::http_client::options po;
+    po.max_in_flight = 65536;
+    p.push_http = std::make_unique<drivers::http_client>(po);
     push_service_deps pd;
     pd.providers = p.push_providers;
     pd.retries = p.cfg->push.retries;
