@@ -45,28 +45,23 @@ gateway's stdout.
     bench/compare/push_bench.py --flows 500 --modes stream --json /tmp/push.json
 """
 
+# This file holds the command line, the phases of one mode (run_mode), the per-mode summary and
+# the markdown/JSON report; the simulated phones, callers and their sockets are in
+# push_bench_phones.py, the /proc CPU readings and the log parsing in push_bench_measure.py.
+
 from __future__ import annotations
 
 import argparse
 import datetime
-import heapq
-import itertools
 import json
 import math
 import os
 import platform
-import random
-import re
-import resource
-import selectors
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -80,16 +75,13 @@ import options_bench as ob  # noqa: E402
 import push_gateway  # noqa: E402
 import sip_core_bench as scb  # noqa: E402
 from centralita_test import HOST, SkipTest, free_port  # noqa: E402
+from push_bench_measure import (Sample, cpu_us, gateway_arrivals, others, pct,  # noqa: E402
+                                switch_log_facts, thread_use)
+from push_bench_phones import TIMEOUT_64T1, Driver, Flow  # noqa: E402
 from push_gateway import PushGateway  # noqa: E402
 from script_bench import switch_status  # noqa: E402
 
 PUSH_SCRIPT = ROOT / "scripts" / "push.lua"
-T1, T2 = 0.5, 4.0                 # RFC 3261 §17.1.1.1
-TIMEOUT_64T1 = 64 * T1            # Timer B / F, and the 2xx retransmission bound (§13.3.1.4)
-SOCK_BUF = 4 * 1024 * 1024        # net.core.rmem_max here is 4 MiB
-SLEEP_PORT = 9                    # the sleeping phones' Contact: discard, nothing listens
-SO_TIMESTAMPNS = 35               # <asm-generic/socket.h>; Python 3.11 does not name it
-COMPACT = {b"i": b"call-id", b"v": b"via", b"f": b"from", b"t": b"to", b"m": b"contact"}
 # The gateway's request log of 10,000 records takes longer than the 5 s of a control call.
 push_gateway.CONTROL_TIMEOUT = 60.0
 
@@ -148,531 +140,11 @@ timeout = 5
 """
 
 
-# --------------------------------------------------------------------------- SIP text
-
-def parse(data: bytes) -> tuple[bytes, list[tuple[bytes, bytes, bytes]]]:
-    """First line and (lower-case long name, raw line, value) per header line; no body kept."""
-    head = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-    out = []
-    for line in head[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        out.append((COMPACT.get(name, name), line, value.strip()))
-    return head[0], out
-
-
-def header(hdrs, name: bytes) -> bytes:
-    for n, _, v in hdrs:
-        if n == name:
-            return v
-    return b""
-
-
-def cseq_of(hdrs) -> tuple[int, bytes]:
-    parts = header(hdrs, b"cseq").split()
-    try:
-        return int(parts[0]), parts[1]
-    except (IndexError, ValueError):
-        return 0, b""
-
-
-def response(hdrs, status: int, reason: str, to_tag: str | None, extra: str = "") -> bytes:
-    """A response to a request: its Via, Record-Route (2xx to INVITE), From, To, Call-ID, CSeq."""
-    keep = (b"via", b"from", b"call-id", b"cseq") + ((b"record-route",) if extra else ())
-    lines = [f"SIP/2.0 {status} {reason}".encode()]
-    for n, raw, v in hdrs:
-        if n in keep:
-            lines.append(raw)
-        elif n == b"to":
-            lines.append(raw if to_tag is None or b";tag=" in v else raw + f";tag={to_tag}".encode())
-    if extra:
-        lines.append(extra.encode())
-    lines.append(b"Content-Length: 0\r\n\r\n")
-    return b"\r\n".join(lines)
-
-
-# --------------------------------------------------------------------------- flows
-
-class Flow:
-    """One phone p<i> and the call to it from c<i>. t_* are wall-clock seconds (time.time(),
-    or the kernel's receive timestamp for what arrived); timers use time.monotonic()."""
-
-    __slots__ = ("i", "user", "provider", "prid", "param", "cid", "branch", "ftag", "reg_cid",
-                 "csock", "psock", "reg_status", "reg_tx", "t_reg", "t_invite", "inv_tx", "t_trying",
-                 "t_final", "final", "final_ack", "t_push", "pushes", "delay", "wake_due",
-                 "t_wake", "wreg_tx", "wreg_status", "t_wreg_ok", "t_inv_rx", "ok200",
-                 "ok_tx", "t_ack_rx", "inv_rx_count", "t_gateway")
-
-    def __init__(self, i: int, provider: str, prid: str, param: str) -> None:
-        self.i = i
-        self.user = f"p{i}"
-        self.provider, self.prid, self.param = provider, prid, param
-        u = uuid.uuid4().hex
-        self.cid = f"{u}@pb"
-        self.branch = f"z9hG4bK{u[:16]}"
-        self.ftag = u[16:26]
-        self.reg_cid = f"r{u}@pb"
-        self.csock = self.psock = None
-        self.reg_status = self.final = self.wreg_status = None
-        self.reg_tx = self.inv_tx = self.wreg_tx = self.ok_tx = self.inv_rx_count = 0
-        self.t_reg = self.t_invite = self.t_trying = self.t_final = self.t_push = None
-        self.wake_due = self.t_wake = self.t_wreg_ok = self.t_inv_rx = self.t_ack_rx = None
-        self.t_gateway = None
-        self.final_ack = self.ok200 = None
-        self.pushes = 0
-        self.delay = 0.0
-
-
-def providers_of(n: int, mix: dict[str, float]) -> list[str]:
-    """Deterministic interleaving of the providers in proportion to mix."""
-    names = list(mix)
-    total = sum(mix.values())
-    out, acc = [], {k: 0.0 for k in names}
-    for _ in range(n):
-        for k in names:
-            acc[k] += mix[k] / total
-        k = max(names, key=lambda k: acc[k])
-        acc[k] -= 1
-        out.append(k)
-    return out
-
-
-class Driver:
-    """Every socket of the callers and the phones on one selector, plus a timer heap."""
-
-    def __init__(self, args, sw: PushSwitch, gw: PushGateway, mode: str, deadline: float) -> None:
-        self.args, self.sw, self.gw, self.mode, self.deadline = args, sw, gw, mode, deadline
-        self.dst = (HOST, sw.port)
-        self.rng = random.Random(args.seed)
-        self.sel = selectors.DefaultSelector()
-        self.csocks = [self._socket(True) for _ in range(args.caller_sockets)]
-        self.psocks = [self._socket(False) for _ in range(args.phone_sockets)]
-        self.ports = {s: s.getsockname()[1] for s in self.csocks + self.psocks}
-        run = uuid.uuid4().hex[:8]
-        params = {"apns": f"{gw.team_id}.{gw.topic}", "fcm": gw.project_id, "webhook": "selfhosted"}
-        self.flows = [Flow(i + 1, p, f"{run}{i + 1:08x}", params[p])
-                      for i, p in enumerate(providers_of(args.flows, args.mix))]
-        self.by_cid: dict[str, Flow] = {}
-        self.by_prid: dict[str, Flow] = {}
-        for f in self.flows:
-            f.csock = self.csocks[f.i % len(self.csocks)]
-            f.psock = self.psocks[f.i % len(self.psocks)]
-            self.by_cid[f.cid] = f
-            self.by_cid[f.reg_cid] = f
-            self.by_prid[f.prid] = f
-        self.timers: list = []
-        self.seq = itertools.count()
-        self.pushes_seen = 0
-        self.push_unknown = 0
-        self.last_push_mono = time.monotonic()
-        self.held: list[Flow] = []          # hold mode: pushed, waiting for the release
-        self.released = False
-        self.first_push: float | None = None
-        self.counts = Counter()              # retransmissions, strays, send errors...
-        self.lag: list[float] = []           # REGISTER sent minus its due time (s)
-        self.rx = self.tx = 0
-
-    # -- sockets
-    def _socket(self, caller: bool) -> socket.socket:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCK_BUF)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCK_BUF)
-        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        s.bind((HOST, 0))
-        s.setblocking(False)
-        self.sel.register(s, selectors.EVENT_READ, caller)
-        return s
-
-    def close(self) -> None:
-        for s in self.csocks + self.psocks:
-            self.sel.unregister(s)
-            s.close()
-        self.sel.close()
-
-    def send(self, sock: socket.socket, data: bytes, addr=None) -> None:
-        try:
-            sock.sendto(data, addr or self.dst)
-            self.tx += 1
-        except OSError as e:
-            self.counts[f"send error {e.errno}"] += 1
-
-    def at(self, due: float, kind: str, f: Flow, n: int = 0) -> None:
-        heapq.heappush(self.timers, (due, next(self.seq), kind, f, n))
-
-    # -- requests out
-    def register_bytes(self, f: Flow, port: int, cseq: int, contact_port: int) -> bytes:
-        return (f"REGISTER sip:{HOST}:{self.sw.port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {HOST}:{port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport\r\n"
-                f"Max-Forwards: 70\r\nFrom: <sip:{f.user}@{HOST}>;tag=r{f.ftag}\r\n"
-                f"To: <sip:{f.user}@{HOST}>\r\nCall-ID: {f.reg_cid}\r\nCSeq: {cseq} REGISTER\r\n"
-                f"Contact: <sip:{f.user}@{HOST}:{contact_port};pn-provider={f.provider};"
-                f"pn-prid={f.prid};pn-param={f.param}>\r\n"
-                f"Expires: 3600\r\nContent-Length: 0\r\n\r\n").encode()
-
-    def invite_bytes(self, f: Flow) -> bytes:
-        port = self.ports[f.csock]
-        return (f"INVITE sip:{f.user}@{HOST}:{self.sw.port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {HOST}:{port};branch={f.branch};rport\r\n"
-                f"Max-Forwards: 70\r\nFrom: <sip:c{f.i}@{HOST}>;tag={f.ftag}\r\n"
-                f"To: <sip:{f.user}@{HOST}>\r\nCall-ID: {f.cid}\r\nCSeq: 1 INVITE\r\n"
-                f"Contact: <sip:c{f.i}@{HOST}:{port}>\r\nContent-Length: 0\r\n\r\n").encode()
-
-    def send_register(self, f: Flow) -> None:
-        data = self.register_bytes(f, self.ports[f.csock], 1, SLEEP_PORT)
-        if f.t_reg is None:
-            f.t_reg = time.time()
-        f.reg_tx += 1
-        self.send(f.csock, data)
-        # RFC 3261 §17.1.2.2: Timer E from T1, doubling up to T2, until Timer F (64*T1).
-        self.at(time.monotonic() + min(T1 * 2 ** (f.reg_tx - 1), T2), "reg", f, f.reg_tx)
-
-    def send_invite(self, f: Flow) -> None:
-        data = self.invite_bytes(f)
-        if f.t_invite is None:
-            f.t_invite = time.time()
-        f.inv_tx += 1
-        self.send(f.csock, data)
-        # RFC 3261 §17.1.1.2: Timer A doubles each time, until Timer B (64*T1).
-        self.at(time.monotonic() + T1 * 2 ** (f.inv_tx - 1), "inv", f, f.inv_tx)
-
-    def wake(self, f: Flow) -> None:
-        port = self.ports[f.psock]
-        data = self.register_bytes(f, port, 2, port)
-        if f.t_wake is None:
-            self.lag.append(time.monotonic() - f.wake_due)
-            f.t_wake = time.time()
-        f.wreg_tx += 1
-        self.send(f.psock, data)
-        self.at(time.monotonic() + min(T1 * 2 ** (f.wreg_tx - 1), T2), "wreg", f, f.wreg_tx)
-
-    # -- timers
-    def fire(self, kind: str, f: Flow, n: int) -> None:
-        now = time.time()
-        if kind == "wake":
-            self.wake(f)
-        elif kind == "reg":
-            if f.reg_status is None and n == f.reg_tx and now - f.t_reg < TIMEOUT_64T1:
-                self.counts["REGISTER (sleeping) retransmitted"] += 1
-                self.send_register(f)
-        elif kind == "inv":
-            if f.t_trying is None and f.final is None and n == f.inv_tx and now - f.t_invite < TIMEOUT_64T1:
-                self.counts["INVITE retransmitted"] += 1
-                self.send_invite(f)
-        elif kind == "wreg":
-            if f.wreg_status is None and n == f.wreg_tx and now - f.t_wake < TIMEOUT_64T1:
-                self.counts["REGISTER (woken) retransmitted"] += 1
-                self.wake(f)
-        elif kind == "ok":
-            # RFC 3261 §13.3.1.4: the UAS resends its 2xx, T1 doubling up to T2, until the ACK.
-            if f.t_ack_rx is None and f.ok200 is not None and now - f.t_inv_rx < TIMEOUT_64T1:
-                self.counts["200 (phone) retransmitted"] += 1
-                self.send(f.psock, f.ok200[0], f.ok200[1])
-                self.at(time.monotonic() + min(T1 * 2 ** (n + 1), T2), "ok", f, n + 1)
-
-    # -- datagrams in (t: the kernel's receive time)
-    def on_caller(self, data: bytes, t: float) -> None:
-        first, hdrs = parse(data)
-        if not first.startswith(b"SIP/2.0 "):
-            self.counts["request at a caller socket"] += 1
-            return
-        status = int(first[8:11])
-        f = self.by_cid.get(header(hdrs, b"call-id").decode(errors="replace"))
-        if f is None:
-            self.counts["stray response"] += 1
-            return
-        method = cseq_of(hdrs)[1]
-        if method == b"REGISTER":
-            if status >= 200 and f.reg_status is None:
-                f.reg_status = status
-            return
-        if method != b"INVITE":
-            return
-        if status < 200:
-            if f.t_trying is None:
-                f.t_trying = t
-            return
-        if f.final is None:
-            f.final, f.t_final = status, t
-            f.final_ack = self.ack_bytes(f, status, hdrs)
-        else:
-            self.counts["final retransmitted to the caller"] += 1
-        self.send(f.csock, f.final_ack)
-
-    def ack_bytes(self, f: Flow, status: int, hdrs) -> bytes:
-        to = header(hdrs, b"to").decode()
-        port = self.ports[f.csock]
-        if status >= 300:
-            # RFC 3261 §17.1.1.3: the ACK of a non-2xx is part of the INVITE transaction.
-            return (f"ACK sip:{f.user}@{HOST}:{self.sw.port} SIP/2.0\r\n"
-                    f"Via: SIP/2.0/UDP {HOST}:{port};branch={f.branch};rport\r\nMax-Forwards: 70\r\n"
-                    f"From: <sip:c{f.i}@{HOST}>;tag={f.ftag}\r\nTo: {to}\r\nCall-ID: {f.cid}\r\n"
-                    f"CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n").encode()
-        # RFC 3261 §13.2.2.4, §12.1.2: the 2xx ACK goes to the Contact along the reversed
-        # Record-Route set (through the switch, where it is sent).
-        contact = header(hdrs, b"contact").decode().strip()
-        target = contact[1:contact.index(">")] if contact.startswith("<") else contact.split(";")[0]
-        rr = []
-        for n, _, v in hdrs:
-            if n == b"record-route":
-                rr += [x.strip() for x in v.decode().split(",")]
-        route = f"Route: {', '.join(reversed(rr))}\r\n" if rr else ""
-        return (f"ACK {target} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {HOST}:{port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport\r\n"
-                f"Max-Forwards: 70\r\n{route}From: <sip:c{f.i}@{HOST}>;tag={f.ftag}\r\nTo: {to}\r\n"
-                f"Call-ID: {f.cid}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n").encode()
-
-    def on_phone(self, sock: socket.socket, data: bytes, addr, t: float) -> None:
-        first, hdrs = parse(data)
-        f = self.by_cid.get(header(hdrs, b"call-id").decode(errors="replace"))
-        if first.startswith(b"SIP/2.0 "):
-            if f is not None and cseq_of(hdrs)[1] == b"REGISTER":
-                status = int(first[8:11])
-                if status >= 200 and f.wreg_status is None:
-                    f.wreg_status, f.t_wreg_ok = status, t
-            else:
-                self.counts["stray response at a phone"] += 1
-            return
-        method = first.split(b" ", 1)[0]
-        if f is None:
-            self.counts[f"stray {method.decode(errors='replace')} at a phone"] += 1
-            if method != b"ACK":
-                self.send(sock, response(hdrs, 481, "Call/Transaction Does Not Exist", "x"), addr)
-            return
-        if method == b"INVITE":
-            f.inv_rx_count += 1
-            if f.t_inv_rx is None:
-                f.t_inv_rx = t
-                if not first.split(b" ")[1].startswith(f"sip:{f.user}@".encode()):
-                    self.counts["INVITE at a phone for another user"] += 1
-                ok = response(hdrs, 200, "OK", f"ph{f.i}",
-                              f"Contact: <sip:{f.user}@{HOST}:{self.ports[sock]}>")
-                f.ok200 = (ok, addr)
-                self.at(time.monotonic() + T1, "ok", f, 0)
-            if f.ok200 is not None:
-                self.send(sock, f.ok200[0], addr)
-        elif method == b"ACK":
-            if f.t_ack_rx is None:
-                f.t_ack_rx = t
-        elif method == b"BYE":
-            self.send(sock, response(hdrs, 200, "OK", None), addr)
-        elif method == b"CANCEL":
-            self.counts["CANCEL at a phone"] += 1
-            self.send(sock, response(hdrs, 200, "OK", f"ph{f.i}"), addr)
-        else:
-            self.counts[f"{method.decode(errors='replace')} at a phone"] += 1
-            self.send(sock, response(hdrs, 200, "OK", f"ph{f.i}"), addr)
-
-    # -- pushes (the gateway's stdout, read by PushGateway's thread)
-    def take_pushes(self) -> None:
-        pushes = self.gw.pushes
-        if self.pushes_seen >= len(pushes):
-            return
-        now, mono = time.time(), time.monotonic()
-        self.last_push_mono = mono
-        while self.pushes_seen < len(pushes):
-            p = pushes[self.pushes_seen]
-            self.pushes_seen += 1
-            f = self.by_prid.get(p.get("token") or "")
-            if f is None:
-                self.push_unknown += 1
-                continue
-            f.pushes += 1
-            if f.pushes > 1:
-                continue
-            f.t_push = now
-            if self.first_push is None:
-                self.first_push = now
-            f.delay = self.rng.uniform(self.args.wake_min, self.args.wake_max)
-            if self.mode == "hold" and not self.released:
-                self.held.append(f)
-            else:
-                self.schedule_wake(f, mono + f.delay)
-
-    def schedule_wake(self, f: Flow, due: float) -> None:
-        f.wake_due = due
-        self.at(due, "wake", f)
-
-    def release(self) -> None:
-        """hold mode: every held phone wakes on its stream schedule, shifted to now."""
-        mono = time.monotonic()
-        self.released = True
-        for f in self.held:
-            self.schedule_wake(f, mono + (f.t_push - self.first_push) + f.delay)
-        self.held.clear()
-
-    # -- the loop
-    def run(self, until, pacer=None, limit: float = 1e9) -> bool:
-        """Runs until until() is true (True), or limit seconds / the global deadline pass (False).
-        pacer(now) sends what is due and says whether it has more to send."""
-        end = min(time.monotonic() + limit, self.deadline)
-        select, timers = self.sel.select, self.timers
-        pacing = pacer is not None
-        unpack = struct.unpack_from
-        while True:
-            now = time.monotonic()
-            if pacing:
-                pacing = pacer(now)
-            self.take_pushes()
-            n = 0
-            while timers and timers[0][0] <= now and n < 500:
-                _, _, kind, f, k = heapq.heappop(timers)
-                self.fire(kind, f, k)
-                n += 1
-            if not pacing and until():
-                return True
-            if now >= end:
-                return False
-            wait = 0.004
-            if timers:
-                wait = max(0.0, min(wait, timers[0][0] - now))
-            for key, _ in select(wait):
-                sock = key.fileobj
-                for _ in range(256):
-                    try:
-                        data, anc, _, addr = sock.recvmsg(65535, 64)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    except OSError as e:
-                        self.counts[f"recv error {e.errno}"] += 1
-                        break
-                    self.rx += 1
-                    if anc:
-                        sec, ns = unpack("qq", anc[0][2])
-                        t = sec + ns * 1e-9
-                    else:
-                        t = time.time()
-                    if key.data:
-                        self.on_caller(data, t)
-                    else:
-                        self.on_phone(sock, data, addr, t)
-
-    def paced(self, flows: list[Flow], rate: float, send) -> callable:
-        t0 = time.monotonic()
-        state = {"next": 0}
-
-        def pacer(now: float) -> bool:
-            due = min(len(flows), int((now - t0) * rate) + 1)
-            i = state["next"]
-            stop = min(due, i + 200)
-            while i < stop:
-                send(flows[i])
-                i += 1
-            state["next"] = i
-            return i < len(flows)
-        return pacer
-
-
-# --------------------------------------------------------------------------- measurements
-
-def pct(samples: list[float], p: float) -> float | None:
-    if not samples:
-        return None
-    return samples[min(len(samples) - 1, int(p / 100 * len(samples)))]
-
-
-def cpu_us(a: ob.CpuSample, b: ob.CpuSample, n: int) -> dict:
-    return {"ticks_us_per_flow": (b.ticks - a.ticks) * 1e6 / ob.CLK_TCK / n if n else None,
-            "sched_us_per_flow": (b.sched_ns - a.sched_ns) / 1e3 / n if n else None,
-            "seconds": (b.sched_ns - a.sched_ns) / 1e9}
-
-
-def self_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, idle) clock ticks of the whole machine, from /proc/stat's cpu line."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    # user nice system idle iowait irq softirq steal (guest is inside user)
-    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7], v[3] + v[4]
-
-
-class Sample:
-    """CPU of the switch, the gateway, this driver and the machine at one moment."""
-
-    def __init__(self, sw: PushSwitch, gw: PushGateway) -> None:
-        self.wall = time.monotonic()
-        self.sw = ob.sample_cpu(sw.proc.pid)
-        self.gw = ob.sample_cpu(gw.proc.pid)
-        self.me = self_cpu()
-        self.busy, self.idle = machine_ticks()
-        self.threads = ob.thread_schedstats(sw.proc.pid)
-
-
-def thread_use(a: Sample, b: Sample) -> list[tuple[str, float]]:
-    """The switch's threads by CPU between a and b: (name/tid, share of one core), busiest first."""
-    wall = b.wall - a.wall
-    out = [(k, (v[0] - a.threads.get(k, (0, 0))[0]) / 1e9 / wall) for k, v in b.threads.items()]
-    return sorted(((k, u) for k, u in out if u >= 0.01), key=lambda x: -x[1])
-
-
-def others(a: Sample, b: Sample) -> dict:
-    """What the rest of the machine did between a and b, in cores (average)."""
-    wall = b.wall - a.wall
-    if wall <= 0:
-        return {}
-    ours = (b.sw.ticks - a.sw.ticks + b.gw.ticks - a.gw.ticks) / ob.CLK_TCK + (b.me - a.me)
-    busy = (b.busy - a.busy) / ob.CLK_TCK
-    return {"wall_s": wall, "busy_cores": busy / wall, "ours_cores": ours / wall,
-            "others_cores": max(0.0, busy - ours) / wall,
-            "idle_cores": (b.idle - a.idle) / ob.CLK_TCK / wall}
-
+# --------------------------------------------------------------------------- one mode
 
 def log(msg: str) -> None:
     print(f"# {msg}", file=sys.stderr, flush=True)
 
-
-def switch_log_facts(path: Path, since: str) -> dict:
-    """From the switch's log, lines at or after the wall-clock time `since` ("%Y-%m-%d
-    %H:%M:%S"): malloc_trim stalls, the push service's delivery times and attempts, retry and
-    failure reasons."""
-    trims, sent_ms, attempts, retry, failed = [], [], Counter(), Counter(), Counter()
-    rx_sent = re.compile(r": sent \((\d+) attempt\(s\), (\d+) ms\)")
-    try:
-        with open(path, errors="replace") as fh:
-            for line in fh:
-                if line[:19] < since:
-                    continue
-                if "malloc_trim took" in line:
-                    trims.append(int(line.rsplit("took", 1)[1].split()[0]))
-                elif ": sent (" in line:
-                    m = rx_sent.search(line)
-                    if m:
-                        attempts[m.group(1)] += 1
-                        sent_ms.append(int(m.group(2)))
-                elif "; retry in " in line:
-                    retry[line.rsplit(": ", 1)[1].split(";")[0].strip()] += 1
-                elif " failed: " in line and "[app]" in line:
-                    failed[re.sub(r"\d+", "N", line.split(" failed: ", 1)[1].strip())] += 1
-    except OSError:
-        pass
-    return {"malloc_trim_ms": trims, "push_sent_ms": sorted(sent_ms),
-            "push_attempts": dict(attempts), "push_retry_reasons": dict(retry),
-            "push_failure_reasons": dict(failed)}
-
-
-def gateway_arrivals(gw: PushGateway, drv: Driver) -> dict:
-    """When each accepted push reached the gateway (its request log, wall clock)."""
-    try:
-        reqs = gw.requests()
-    except Exception as e:  # context only
-        return {"error": str(e)}
-    verdicts = Counter()
-    for r in reqs:
-        verdicts[f"{r.get('provider')} {r.get('verdict')} {r.get('status')}"] += 1
-        f = drv.by_prid.get(r.get("token") or "")
-        if f is None or r.get("verdict") != "accepted" or f.t_gateway is not None:
-            continue
-        try:
-            f.t_gateway = datetime.datetime.fromisoformat(r["at"].replace("Z", "+00:00")).timestamp()
-        except (KeyError, ValueError):
-            pass
-    return {"requests": len(reqs), "verdicts": dict(verdicts)}
-
-
-# --------------------------------------------------------------------------- one mode
 
 def run_mode(args, mode: str, deadline: float) -> dict:
     binary = str(Path(args.centralita).resolve())
@@ -695,7 +167,7 @@ def run_mode(args, mode: str, deadline: float) -> dict:
 
         # 1. the phones register and fall asleep
         t = time.monotonic()
-        done = drv.run(lambda: all(f.reg_status is not None for f in flows),
+        done = drv.run(lambda: drv.n_reg >= n,
                        drv.paced(flows, args.reg_rate, drv.send_register), n / args.reg_rate + 40)
         regs = Counter(f.reg_status for f in flows)
         log(f"{mode}: {regs.get(200, 0)} of {n} phones registered in {time.monotonic() - t:.1f} s "
@@ -703,8 +175,9 @@ def run_mode(args, mode: str, deadline: float) -> dict:
         res["registered"] = regs.get(200, 0)
         res["register_statuses"] = {str(k): v for k, v in regs.items()}
 
-        # 2. settle (malloc_trim runs every 10 s), then the baseline
-        drv.run(lambda: False, None, args.settle)
+        # 2. settle, then the baseline: the REGISTER transactions' memory stays allocated until
+        #    their Timer J (64*T1) although their actors have ended, and malloc_trim runs every 10 s
+        drv.run(lambda: False, None, max(args.settle, args.reg_settle))
         pss0, _ = scb.pss_bytes(sw.proc.pid)
         st0 = switch_status(sw)
         rcv0 = ob.udp_rcvbuf_errors()
@@ -719,7 +192,7 @@ def run_mode(args, mode: str, deadline: float) -> dict:
 
         def pushed() -> bool:
             mono = time.monotonic()
-            return (all(f.t_push is not None or f.final is not None for f in callees)
+            return (drv.n_resolved >= len(callees)
                     or (mono > last_invite + args.push_quiet and mono - drv.last_push_mono > args.push_quiet))
         drv.run(pushed, drv.paced(callees, args.rate, drv.send_invite),
                 len(callees) / args.rate + args.push_timeout)
@@ -752,8 +225,8 @@ def run_mode(args, mode: str, deadline: float) -> dict:
 
         # 4. until every call has its final answer (and the phones their ACKs)
         t = time.monotonic()
-        done = drv.run(lambda: all(f.final is not None for f in callees), None, wait + 60)
-        drv.run(lambda: all(f.t_ack_rx is not None for f in callees if f.final == 200), None, 2.0)
+        done = drv.run(lambda: drv.n_final >= len(callees), None, wait + 60)
+        drv.run(lambda: drv.n_ack >= drv.n_200, None, 2.0)
         a2 = Sample(sw, gw)
         rcv1 = ob.udp_rcvbuf_errors()
         st2 = switch_status(sw)
@@ -1034,6 +507,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--wait", type=int, default=60, help="[push] wait (raised if the run needs more)")
     p.add_argument("--settle", type=float, default=12.0,
                    help="seconds before each memory reading (malloc_trim runs every 10 s)")
+    p.add_argument("--reg-settle", type=float, default=TIMEOUT_64T1 + 4,
+                   help="seconds from the last sleeping REGISTER to the baseline (past Timer J)")
     p.add_argument("--push-quiet", type=float, default=5.0,
                    help="after the last INVITE, stop waiting for pushes once none came for this long")
     p.add_argument("--push-timeout", type=float, default=60.0,
