@@ -18,6 +18,10 @@
 --   4. nobody answers within WAIT seconds: 480; the caller CANCELs: 487, and
 --      every wait and handler of the call ends with it.
 --
+-- Mid-dialog requests to a phone that may sleep again (a BYE, a re-INVITE)
+-- carry the pn-purr the phone put in its Contact: it is pushed and the request
+-- waits for its REGISTER in the same way (RFC 8599 §4.1.3).
+--
 -- A REGISTER through a digest challenge makes one branch: only the REGISTER
 -- that is saved publishes a REGISTER event. Everything else is routed as
 -- scripts/default.lua does.
@@ -66,11 +70,31 @@ local function wake_and_fork(req, contacts)
   return sip.relay(awake, {wait_for_branches = wait})
 end
 
+-- A mid-dialog request (re-INVITE, BYE, ...) for a phone that may sleep: its
+-- Contact, the request's target, carries the pn-purr the registrar gave it
+-- (RFC 8599 §4.1.3). The phone is pushed, and once it registers again the
+-- request goes over its new registration's flow.
+local function wake_for_dialog(req, purr)
+  local b = location.lookup_purr(purr)
+  if not b then return sip.relay() end  -- not a binding of ours (any more): as addressed
+  push.send(b, {kind = "purr"})
+  local wait = req.method == "INVITE" and WAIT or MESSAGE_WAIT
+  local ev, why = events.wait("REGISTER", {aor = b.aor, pn_prid = b.pn_prid}, wait)
+  if not ev then return req:reply(480, "Temporarily Unavailable") end
+  local now = location.lookup_purr(purr) or b
+  return sip.relay({uri = req.ruri, received = now.received, transport = now.transport,
+                    conn = now.conn, via_source = true})
+end
+
 function on_request(req)
   if req.method == "REGISTER" then
     if req.routing ~= "local" then return req:reply(403, "Not Our Domain") end
     if auth.required(req) and not auth.check(req) then return end
     return location.save(req)
+  end
+  if req.routing == "dialog" then
+    local purr = req.ruri:match(";pn%-purr=([^;?>]+)")
+    if purr then return wake_for_dialog(req, purr) end
   end
   if req.routing == "route" or req.routing == "dialog" then return sip.relay() end
   if req.routing == "stray" then return req:reply(404, "Not Here") end

@@ -214,6 +214,7 @@ struct registrar_state {
       respond(req.server_txn, *resp);
       return;
     }
+    give_pn_purr(outcome);
     for (auto& b : outcome.added)
       store_upsert(b);
     for (auto& b : outcome.refreshed)
@@ -311,6 +312,33 @@ struct registrar_state {
     svc().sip_log->info("{}: binding {} expires in {} s without a refresh: refresh push {} ({})",
                         m.aor, b.contact(), b.expires_at - now, m.push_id, st.sent);
     self->send(deps.push, push_send{std::move(m)});
+  }
+
+  /// RFC 8599 §4.1.3: every push binding gets a pn-purr (kept on refresh by
+  /// process_register), announced as +sip.pnspurr in the 200's Feature-Caps of
+  /// its provider; the UA puts it in the Contact of its dialogs, so a mid-dialog
+  /// request to a sleeping phone can wake it (docs/push.md).
+  void give_pn_purr(sip::registrar_outcome& outcome) {
+    auto fill = [&](sip::binding& b) {
+      if (b.pn_provider().empty() || b.pn_prid().empty())
+        return;
+      if (b.pn_purr().empty())
+        b.set(sip::binding::field::pn_purr, sip::make_pn_purr(b.aor(), push_ids()));
+      for (auto& caps : outcome.feature_caps)
+        if (caps.find("+sip.pns=\"" + std::string(b.pn_provider()) + "\"") != std::string::npos
+            && caps.find("+sip.pnspurr") == std::string::npos)
+          caps += ";+sip.pnspurr=\"" + std::string(b.pn_purr()) + "\"";
+    };
+    for (auto& b : outcome.added)
+      fill(b);
+    for (auto& b : outcome.refreshed)
+      fill(b);
+    // outcome.bindings holds the same bindings: keep the two in step.
+    for (auto& b : outcome.bindings)
+      for (auto* list : {&outcome.added, &outcome.refreshed})
+        for (auto& c : *list)
+          if (c.contact() == b.contact())
+            b.set(sip::binding::field::pn_purr, c.pn_purr());
   }
 
   void on_drop_push(const location_drop_push& d) {

@@ -61,9 +61,13 @@ int push_send_fn(lua_State* L) {
     m.caller = req->from().uri;
   if (m.aor.empty())
     m.aor = field(L, 1, "uri");
-  // Once per call and device.
+  // Once per call and device (a mid-dialog request: once per request, by CSeq;
+  // the phone may have gone back to sleep since the last one).
   auto now = std::chrono::steady_clock::now();
-  auto key = r.cid + "\n" + m.prid;
+  auto key = r.cid + "\n" + m.prid + "\n" + std::string(push::to_string(m.kind));
+  if (m.kind == push::push_kind::purr)
+    if (auto* req = vm_state::request(r))
+      key += "\n" + std::to_string(req->cseq());
   if (auto it = vm.pushed.find(key); it != vm.pushed.end() && it->second.second > now) {
     lua_pushlstring(L, it->second.first.data(), it->second.first.size());
     lua_pushboolean(L, 0);

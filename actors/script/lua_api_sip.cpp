@@ -471,6 +471,7 @@ void push_contacts(lua_State* co, const location_result& res) {
     set_string(co, "pn_provider", b.pn_provider());
     set_string(co, "pn_prid", b.pn_prid());
     set_string(co, "pn_param", b.pn_param());
+    set_string(co, "pn_purr", b.pn_purr());
     auto path = b.path();
     lua_createtable(co, static_cast<int>(path.size()), 0);
     int j = 0;
@@ -483,21 +484,30 @@ void push_contacts(lua_State* co, const location_result& res) {
   }
 }
 
-int location_lookup_fn(lua_State* L) {
+/// location.lookup(aor) → contacts, known_user; location.lookup_purr(pn_purr)
+/// → the contact table registered with that pn-purr, or nil (RFC 8599 §4.1.3).
+int lookup(lua_State* L, std::string aor, std::string purr) {
   auto& vm = vm_of(L);
   auto& r = current_run(L);
-  auto aor = aor_arg(L, 1);
-  require_yieldable(L, "location.lookup");
   auto token = vm.add_wait(r, L, wait_kind::lookup);
   vm.waits[token].timer = vm.svc().timers->arm(vm.self, std::chrono::seconds{5}, token);
   auto* self = vm.self;
   self->request(vm.routing().registrar_of(aor), caf::infinite, location_lookup{aor})
     .then(
-      [&vm, token](location_result& res) {
+      [&vm, token, purr](location_result& res) {
         auto w = vm.take_wait(token);
         if (!w)
           return;
         auto [r, co] = *w;
+        if (!purr.empty()) {
+          std::erase_if(res.bindings, [&](const sip::binding& b) { return b.pn_purr() != purr; });
+          push_contacts(co, res);
+          lua_rawgeti(co, -1, 1);  // the binding, or nil
+          lua_remove(co, -2);
+          vm.resume(*r, co, 1);
+          vm.maybe_finish(*r);
+          return;
+        }
         push_contacts(co, res);
         lua_pushboolean(co, res.known_user);
         vm.resume(*r, co, 2);
@@ -514,6 +524,21 @@ int location_lookup_fn(lua_State* L) {
         vm.maybe_finish(*r);
       });
   return suspend(L);
+}
+
+int location_lookup_fn(lua_State* L) {
+  auto aor = aor_arg(L, 1);
+  require_yieldable(L, "location.lookup");
+  return lookup(L, std::move(aor), {});
+}
+
+int location_lookup_purr(lua_State* L) {
+  std::string purr = luaL_checkstring(L, 1);
+  require_yieldable(L, "location.lookup_purr");
+  auto aor = sip::pn_purr_aor(purr);
+  if (aor.empty())
+    return lua_pushnil(L), 1;  // not a pn-purr of ours
+  return lookup(L, std::move(aor), std::move(purr));
 }
 
 int location_save(lua_State* L) {
@@ -603,6 +628,7 @@ void install_sip_api(lua_State* L) {
   };
   static const luaL_Reg location_fns[] = {
     {"lookup", location_lookup_fn},
+    {"lookup_purr", location_lookup_purr},
     {"save", location_save},
     {nullptr, nullptr},
   };

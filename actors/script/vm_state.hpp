@@ -186,9 +186,10 @@ struct vm_state {
   run_state* current = nullptr;  ///< the run whose coroutine is running
   uint64_t next_run = 0;
   std::optional<sip::id_generator> ids;
-  /// push.send: what went out per (Call-ID, pn-prid), so a call pushes each
-  /// device once however often its routing runs (a new INVITE transaction
-  /// after a 407, a retry): key "<call-id>\n<prid>" → push id, kept 10 minutes.
+  /// push.send: what went out per (Call-ID, pn-prid, kind), so a call pushes
+  /// each device once however often its routing runs (a new INVITE transaction
+  /// after a 407, a retry): key "<call-id>\n<prid>\n<kind>" (plus the CSeq for a
+  /// mid-dialog request) → push id, kept 10 minutes.
   /// All the runs of a Call-ID are in one VM, so this map sees them all.
   std::unordered_map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> pushed;
 

@@ -20,23 +20,24 @@ constexpr const char* schema_sql =
     " transport TEXT NOT NULL, connection INTEGER NOT NULL, instance TEXT NOT NULL,"
     " reg_id INTEGER NOT NULL, user_agent TEXT NOT NULL, pn_provider TEXT NOT NULL,"
     " pn_prid TEXT NOT NULL, pn_param TEXT NOT NULL, pnsreg INTEGER NOT NULL DEFAULT 0,"
+    " pn_purr TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY(aor, contact)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS bindings_expires ON bindings(expires_at);";
 
 constexpr const char* columns =
     "aor, contact, expires_at, q, q_given, call_id, cseq, path, received, transport,"
-    " connection, instance, reg_id, user_agent, pn_provider, pn_prid, pn_param, pnsreg";
+    " connection, instance, reg_id, user_agent, pn_provider, pn_prid, pn_param, pnsreg, pn_purr";
 
 // Text columns in the order of `columns`, with their binding field.
 struct text_column {
   int index;  // 1-based parameter / 0-based result column is index - 1
   field f;
 };
-constexpr std::array<text_column, 11> text_columns{{
+constexpr std::array<text_column, 12> text_columns{{
     {1, field::aor}, {2, field::contact}, {6, field::call_id}, {8, field::path},
     {9, field::received}, {10, field::transport}, {12, field::instance},
     {14, field::user_agent}, {15, field::pn_provider}, {16, field::pn_prid},
-    {17, field::pn_param},
+    {17, field::pn_param}, {19, field::pn_purr},
 }};
 
 /// Resets a statement when the scope ends, so it never holds a read lock.
@@ -100,6 +101,7 @@ result<void> sqlite_binding_store::init() {
     // Version 1 (before RFC 8599 refresh pushes): its bindings keep everything.
     if (auto r = exec("BEGIN IMMEDIATE;"
                       "ALTER TABLE bindings ADD COLUMN pnsreg INTEGER NOT NULL DEFAULT 0;"
+                      "ALTER TABLE bindings ADD COLUMN pn_purr TEXT NOT NULL DEFAULT '';"
                       "UPDATE schema_version SET version = 2;"
                       "COMMIT");
         !r) {
@@ -113,7 +115,7 @@ result<void> sqlite_binding_store::init() {
   }
 
   std::string upsert = std::string("INSERT OR REPLACE INTO bindings(") + columns
-                       + ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)";
+                       + ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
   std::string select = std::string("SELECT ") + columns + " FROM bindings WHERE expires_at > ?1";
   struct {
     sqlite3_stmt** slot;

@@ -17,7 +17,7 @@ namespace centralita::actors {
 class sqlite_binding_store final : public binding_store {
 public:
   /// The schema this code writes (table `schema_version`).
-  static constexpr int schema_version = 2;  ///< 2: bindings.pnsreg (RFC 8599)
+  static constexpr int schema_version = 2;  ///< 2: bindings.pnsreg, pn_purr (RFC 8599)
 
   /// Opens (creating if needed) `<data_dir>/centralita.db`. Errors
   /// (`errc::io_error`): the directory is missing or unwritable, the file is not

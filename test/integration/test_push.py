@@ -23,6 +23,9 @@ HTTP v1 or a webhook would) and Python phones that register, sleep, wake and ans
   (p1) a phone that asked for refresh pushes (+sip.pnsreg): Feature-Caps +sip.pnsreg="10"; with
        20 s left on its binding and no refresh, a push with kind=refresh comes before expiry;
        once it refreshes, no more
+  (u1) a mid-dialog request to a phone that sleeps again (RFC 8599 pn-purr): the REGISTER 200 gives
+       +sip.pnspurr; the phone answers a call with that pn-purr in its Contact and sleeps; the
+       caller's BYE pushes it (kind=purr), it registers from a new address and gets the BYE there
   (a1) with digest authentication (--users): the woken phone's REGISTER is challenged (401),
        then accepted; the call gets exactly one branch to it, from the accepted REGISTER
 
@@ -267,6 +270,7 @@ def run(checks: Checks, args) -> None:
         retransmissions(checks, switch, gw)
         message(checks, switch, gw)
         refresh(checks, switch, gw)
+        purr(checks, switch, gw)
         switch.stop()
         digest(checks, args, gw, cfg, script)
     finally:
@@ -276,8 +280,10 @@ def run(checks: Checks, args) -> None:
 def registrations(checks: Checks, switch: Switch, gw: PushGateway) -> None:
     p = Push(gw, "apns")
     status, caps = register(switch, "reg1", p.contact("reg1", 5070))
-    checks.check(f'(r1) REGISTER with pn-provider=apns: 200 with Feature-Caps: *;+sip.pns="apns" '
-                 f"(got {status}, {caps!r})", status == 200 and caps == '*;+sip.pns="apns"')
+    checks.check(f'(r1) REGISTER with pn-provider=apns: 200 with Feature-Caps: *;+sip.pns="apns" and '
+                 f"a +sip.pnspurr (got {status}, {caps!r})",
+                 status == 200 and re.fullmatch(r'\*;\+sip\.pns="apns";\+sip\.pnspurr="[A-Za-z0-9_-]+\.[0-9a-f]{16}"',
+                                                caps) is not None)
     status, caps = register(switch, "reg2", f"<sip:reg2@{HOST}:5070;pn-provider=hms;pn-prid=ab12;pn-param=x>")
     checks.check(f"(r2) REGISTER with an unsupported pn-provider (hms): 555 (got {status})",
                  status == 555)
@@ -606,7 +612,7 @@ def refresh(checks: Checks, switch: Switch, gw: PushGateway) -> None:
         m = re.search(rb"(?im)^Feature-Caps:\s*(.*?)\r?$", answer)
         caps = m.group(1).decode() if m else ""
         checks.check(f'{label}: 200 with Feature-Caps: *;+sip.pns="apns";+sip.pnsreg="10" (got {caps!r})',
-                     status_of(answer) == 200 and caps == '*;+sip.pns="apns";+sip.pnsreg="10"')
+                     status_of(answer) == 200 and caps.startswith('*;+sip.pns="apns";+sip.pnsreg="10";'))
         try:
             pushed = gw.wait_push(p.prid, timeout=19)
         except TimeoutError:
@@ -629,6 +635,79 @@ def refresh(checks: Checks, switch: Switch, gw: PushGateway) -> None:
                      f"(refresh {refreshed}; another push: {again})", refreshed == 200 and again is None)
     finally:
         c.close()
+
+
+def purr(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(u1) pn-purr"
+    user = "purrphone"
+    p = Push(gw, "apns")
+    status, caps = register(switch, user, p.contact(user, 9))
+    m = re.search(r'\+sip\.pnspurr="([^"]+)"', caps)
+    value = m.group(1) if m else ""
+    checks.check(f'{label}: the REGISTER 200 gives Feature-Caps +sip.pnspurr (got {caps!r})',
+                 status == 200 and bool(value))
+
+    def answer_call(uas: PyUas) -> None:
+        uas.client.sock.sendto(register_request(switch.port, user, contacts=[p.contact(user, uas.port)],
+                                                expires=600, local_port=uas.port), (HOST, switch.port))
+        inv = uas.recv_request("INVITE", 10)
+        if inv is None:
+            return
+        uas.reply(inv, 200, "OK",
+                  contact=p.contact(user, uas.port)[:-1] + f";pn-purr={value}>")
+        uas.recv_request("ACK", 5)
+
+    def take_bye(uas: PyUas) -> None:
+        uas.client.sock.sendto(register_request(switch.port, user, contacts=[p.contact(user, uas.port)],
+                                                expires=600, local_port=uas.port, cseq=3),
+                               (HOST, switch.port))
+        bye = uas.recv_request("BYE", 10)
+        if bye is not None:
+            uas.reply(bye, 200, "OK")
+    first = PyUas(answer_call)
+    later = PyUas(take_bye)
+    call = Call(switch, user)
+    try:
+        call.invite()
+        try:
+            gw.wait_push(p.prid, timeout=5)
+        except TimeoutError:
+            pass
+        first.start()
+        ok = call.final(10)
+        rr = [v for n, v in (ok.headers if ok else []) if n.lower() == "record-route"]
+        target = ok.get("contact").strip("<>") if ok and ok.get("contact") else ""
+        checks.check(f"{label}: the call is answered, the phone's Contact carries the pn-purr",
+                     ok is not None and ok.status == 200 and f"pn-purr={value}" in target, call.c.dump())
+        if ok is None or ok.status != 200:
+            return
+        to_tag = tag_of(ok.get("to"))
+        call.c.send(invite_request(switch.port, user, call.c.port, call_id=call.cid, from_tag=call.ftag,
+                                   method="ACK", to_tag=to_tag, ruri=target, routes=rr), switch.port)
+        first.join(6)
+        first.close()  # the phone sleeps: its address is gone
+        call.c.send(invite_request(switch.port, user, call.c.port, call_id=call.cid, from_tag=call.ftag,
+                                   cseq=2, method="BYE", to_tag=to_tag, ruri=target, routes=rr), switch.port)
+        try:
+            pushed = gw.wait_push(lambda x: x.get("token") == p.prid and x["payload"].get("kind") == "purr",
+                                  timeout=5)
+        except TimeoutError:
+            pushed = None
+        checks.check(f"{label}: the BYE pushes the phone (kind=purr, the call's Call-ID)",
+                     pushed is not None and pushed["payload"].get("call_id") == call.cid,
+                     f"{pushed}\n{switch.stderr_tail()}")
+        later.start()
+        msgs = call.c.collect(10, call.cid, until=lambda ms: any(m.status == 200 and "BYE" in (m.get("cseq") or "")
+                                                                   for m in ms))
+        later.join(5)
+        checks.check(f"{label}: the phone registers from a new address, gets the BYE there, and its 200 "
+                     f"reaches the caller",
+                     got(later, "BYE") and any(m.status == 200 and "BYE" in (m.get("cseq") or "") for m in msgs),
+                     call.c.dump() + "\n" + later.dump() + "\n" + switch.stderr_tail())
+    finally:
+        first.close()
+        later.close()
+        call.close()
 
 
 def register_with_auth(sock, switch: Switch, user: str, contact: str, password: str) -> int | None:

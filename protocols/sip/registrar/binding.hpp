@@ -49,8 +49,9 @@ struct binding {
     pn_provider,  ///< RFC 8599 pn-provider URI parameter, verbatim
     pn_prid,      ///< RFC 8599 pn-prid URI parameter, verbatim
     pn_param,     ///< RFC 8599 pn-param URI parameter, verbatim
+    pn_purr,      ///< RFC 8599 §4.1.3 pn-purr the registrar gave it (+sip.pnspurr)
   };
-  static constexpr size_t field_count = 11;
+  static constexpr size_t field_count = 12;
 
   int64_t expires_at = 0;   ///< absolute wall-clock seconds since the epoch
   uint64_t connection = 0;  ///< transport connection id for flow reuse; 0 = none
@@ -77,6 +78,7 @@ struct binding {
   std::string_view pn_provider() const noexcept { return get(field::pn_provider); }
   std::string_view pn_prid() const noexcept { return get(field::pn_prid); }
   std::string_view pn_param() const noexcept { return get(field::pn_param); }
+  std::string_view pn_purr() const noexcept { return get(field::pn_purr); }
   /// RFC 3327: the Path values, topmost first.
   std::vector<std::string_view> path() const;
   /// Sets the Path values (each must be line-safe: no CR/LF).

@@ -1,4 +1,5 @@
 #include "protocols/sip/registrar/registrar.hpp"
+#include "protocols/push/push.hpp"
 #include "protocols/util/ascii.hpp"
 
 #include <algorithm>
@@ -293,6 +294,13 @@ registrar_outcome process_register(std::span<const binding> current,
       size_t by_flow = c.reg_id == 0 ? npos : find_index(out.bindings, [&](const binding& b) {
         return b.reg_id == c.reg_id && b.instance() == c.instance;
       });
+      // RFC 8599: the same push token is the same device, whatever address it
+      // registers from now (a phone woken by a push comes back from a new one):
+      // like a flow, its old contact goes (OpenSIPS's pn_ct_match_params).
+      if (by_flow == npos && !c.pn_provider.empty() && !c.pn_prid.empty())
+        by_flow = find_index(out.bindings, [&](const binding& b) {
+          return b.pn_provider() == c.pn_provider && b.pn_prid() == c.pn_prid;
+        });
       // §10.3 step 7: same Call-ID and a CSeq not higher aborts the whole request.
       // (A contact this request already wrote is simply written again.)
       for (size_t k : {by_uri, by_flow})
@@ -320,6 +328,10 @@ registrar_outcome process_register(std::span<const binding> current,
         continue;
       }
       binding next = make_binding(request, c, expires, now);
+      // RFC 8599 §4.1.3: the pn-purr the registrar gave a binding stays with it
+      // (the UA has put it in the Contact of its dialogs).
+      if (!it->pn_purr().empty() && it->pn_prid() == next.pn_prid())
+        next.set(binding::field::pn_purr, it->pn_purr());
       if (marks[i] == mark::added || same_contact_uri(it->contact(), c.uri)) {
         if (marks[i] == mark::kept) marks[i] = mark::refreshed;
       } else {
@@ -360,6 +372,24 @@ registrar_outcome process_register(std::span<const binding> current,
   // RFC 3327 §5.3: echo the Path when the UA said it supports path.
   if (request.path_supported && !request.contacts.empty()) out.path = request.path;
   return out;
+}
+
+std::string make_pn_purr(std::string_view aor, uint64_t random) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = push::base64url(aor);
+  out += '.';
+  for (int i = 15; i >= 0; --i) out += hex[(random >> (4 * i)) & 0xf];
+  return out;
+}
+
+std::string pn_purr_aor(std::string_view purr) {
+  auto dot = purr.rfind('.');
+  if (dot == std::string_view::npos || purr.size() - dot != 17) return {};
+  auto aor = push::base64url_decode(purr.substr(0, dot));
+  if (!aor || aor->empty()) return {};
+  for (char c : *aor)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return {};
+  return std::move(aor.value());
 }
 
 std::optional<int64_t> refresh_push_due(int64_t expires_at, uint32_t interval, unsigned sent,

@@ -100,6 +100,13 @@ registrar_outcome process_register(std::span<const binding> current,
                                    const register_request& request,
                                    const registrar_config& config, int64_t now);
 
+/// RFC 8599 §4.1.3: a pn-purr value for a binding of `aor`: base64url(aor) "."
+/// 16 hex digits of `random`. The AOR is in it so a mid-dialog request carrying
+/// it finds its registration (pn_purr_aor) without a global index.
+std::string make_pn_purr(std::string_view aor, uint64_t random);
+/// The AOR a pn-purr value names; empty when it is not one of ours.
+std::string pn_purr_aor(std::string_view purr);
+
 /// RFC 8599 §5.3 binding-refresh pushes: when the next one is due for a
 /// binding (expiring at `expires_at`) whose UA asked for them, given how many
 /// were sent in this binding's current lifetime (`sent`, reset by a refresh) and

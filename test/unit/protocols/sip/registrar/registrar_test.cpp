@@ -510,3 +510,29 @@ TEST(registrar, refresh_pushes_come_before_expiry_then_closer_and_closer) {
   EXPECT_EQ(refresh_push_due(exp, 120, 5, exp - 8), exp - 3);
   EXPECT_EQ(refresh_push_due(exp, 120, 6, exp - 3), std::nullopt);
 }
+
+TEST(registrar, same_push_token_from_a_new_address_replaces_the_binding_and_keeps_its_purr) {
+  registrar_config cfg;
+  cfg.pn_providers = {"apns"};
+  auto first = run({}, "Contact: <sip:alice@10.0.0.9:5062;pn-provider=apns;pn-prid=00fc13>\r\n", 1,
+                   "reg-1@host", t0, cfg);
+  ASSERT_EQ(first.status, 200);
+  auto bindings = first.bindings;
+  bindings.at(0).set(binding::field::pn_purr, make_pn_purr("alice@example.com", 42));
+  // Woken by a push, the phone registers from another address, same token.
+  auto woken = run(bindings, "Contact: <sip:alice@10.0.0.77:40000;pn-provider=apns;pn-prid=00fc13>\r\n",
+                   1, "reg-2@host", t0 + 10, cfg);
+  ASSERT_EQ(woken.status, 200);
+  ASSERT_EQ(woken.bindings.size(), 1u);
+  EXPECT_EQ(woken.bindings[0].contact(), "sip:alice@10.0.0.77:40000;pn-provider=apns;pn-prid=00fc13");
+  EXPECT_EQ(woken.bindings[0].pn_purr(), bindings[0].pn_purr());
+  ASSERT_EQ(woken.removed.size(), 1u);
+  EXPECT_EQ(woken.added.size(), 1u);
+  // Another token is another device.
+  auto other = run(woken.bindings, "Contact: <sip:alice@10.0.0.78:40000;pn-provider=apns;pn-prid=99aa>\r\n",
+                   1, "reg-3@host", t0 + 20, cfg);
+  EXPECT_EQ(other.bindings.size(), 2u);
+  EXPECT_EQ(pn_purr_aor(bindings[0].pn_purr()), "alice@example.com");
+  EXPECT_EQ(pn_purr_aor("garbage"), "");
+  EXPECT_EQ(pn_purr_aor("!!!.0123456789abcdef"), "");
+}
