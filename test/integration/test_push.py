@@ -9,6 +9,8 @@ HTTP v1 or a webhook would) and Python phones that register, sleep, wake and ans
        the caller, Call-ID and kind=call reaches the gateway, the phone re-registers from a new
        address and the INVITE goes there; it answers: 200 to the caller; PUSH_SENT then
        PUSH_WOKE in the switch's log
+  (m2) the same with sipp as the phone and as the caller: on the push, sipp registers the phone
+       (scenarios/push_register.xml) pointing at a sipp UAS, which answers; sipp's call completes
   (d1) desk + mobile, the desk answers: the desk rings at once, the mobile is pushed, wakes,
        gets its branch, and is CANCELled when the desk answers
   (d2) desk + mobile, the mobile answers: the desk (ringing) gets the CANCEL
@@ -35,6 +37,7 @@ HTTP v1 or a webhook would) and Python phones that register, sleep, wake and ans
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,8 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 from centralita_test import (HOST, Checks, SkipTest, Switch, main, new_branch,  # noqa: E402
                              new_call_id, new_tag, tag_of)
-from sip_core import (LoggedUdp, PyUas, authorization, invite_request,  # noqa: E402
-                      parse_challenge, register_request, status_of)
+from sip_core import (SCENARIOS, LoggedUdp, PyUas, SippUas, authorization,  # noqa: E402
+                      invite_request, parse_challenge, register_request, run_uac, status_of)
+import sipp as sipp_lib  # noqa: E402
 from centralita_test import parse_message  # noqa: E402
 from push_gateway import PushGateway  # noqa: E402
 
@@ -259,6 +263,7 @@ def run(checks: Checks, args) -> None:
         registrations(checks, switch, gw)
         for provider in ("apns", "fcm", "webhook"):
             mobile_only(checks, switch, gw, provider)
+        sipp_phone(checks, switch, gw)
         desk_and_mobile(checks, switch, gw, desk_answers=True)
         desk_and_mobile(checks, switch, gw, desk_answers=False)
         two_mobiles(checks, switch, gw)
@@ -338,6 +343,46 @@ def mobile_only(checks: Checks, switch: Switch, gw: PushGateway, provider: str) 
     finally:
         ph.close()
         call.close()
+
+
+def sipp_phone(checks: Checks, switch: Switch, gw: PushGateway) -> None:
+    label = "(m2) sipp phone"
+    user = "sippphone"
+    p = Push(gw, "apns")
+    checks.check(f"{label}: the phone registers with push parameters", sleeping_phone(switch, user, p))
+    uas = SippUas("core_uas_answer.xml", calls=1, timeout_s=40).start()
+    try:
+        result = {}
+
+        def caller() -> None:
+            result["uac"] = run_uac("core_uac_call.xml", switch.port, service=user, timeout_s=30,
+                                    recv_timeout_ms=20000)
+        t = threading.Thread(target=caller, daemon=True)
+        t.start()
+        try:
+            pushed = gw.wait_push(p.prid, timeout=10)
+        except TimeoutError:
+            pushed = None
+        checks.check(f"{label}: sipp's INVITE pushes the phone", pushed is not None, gw.stderr_tail())
+        reg = sipp_lib.run_sipp(SCENARIOS / "push_register.xml", switch.port, calls=1, rate=1,
+                                global_timeout_s=15, recv_timeout_ms=5000,
+                                extra=["-s", user, "-key", "contact_port", str(uas.port),
+                                       "-key", "pn_provider", p.provider, "-key", "pn_prid", p.prid,
+                                       "-key", "pn_param", p.param])
+        checks.check(f"{label}: sipp registers the woken phone (200)",
+                     reg.exit_code == 0 and reg.successful == 1, reg.output_tail)
+        t.join(40)
+        uas.wait(10)
+        uac = result.get("uac")
+        checks.check(f"{label}: the call completes end to end (INVITE, 180, 200, ACK, BYE) through the "
+                     f"woken sipp phone",
+                     uac is not None and uac.ok and uac.result.successful == 1
+                     and uas.exit_code == 0 and uas.successful() == 1,
+                     (uac.detail() if uac else "no UAC result") + "\n" + uas.detail(3000)
+                     + "\n" + switch.stderr_tail())
+    finally:
+        uas.stop()
+        uas.cleanup()
 
 
 def desk_and_mobile(checks: Checks, switch: Switch, gw: PushGateway, desk_answers: bool) -> None:
