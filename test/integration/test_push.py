@@ -55,18 +55,15 @@ from push_gateway import PushGateway  # noqa: E402
 WAIT = 5  # [push] wait in the switch's config below
 
 
-def wait_for_log(switch: Switch, pattern: str, timeout: float) -> bool:
-    """Polls the switch's log (bounded) until a line matches pattern."""
-    deadline = time.monotonic() + timeout
-    rx = re.compile(pattern)
-    while time.monotonic() < deadline:
-        try:
-            if rx.search(switch.stderr_path.read_text(errors="replace")):
-                return True
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return False
+def query_bindings(switch: Switch, user: str) -> bytes:
+    """A REGISTER without Contact (RFC 3261 §10.2.3): the answer lists user's bindings."""
+    c = LoggedUdp()
+    try:
+        c.send(register_request(switch.port, user, contacts=None, expires=None, local_port=c.port),
+               switch.port)
+        return c.recv(5) or b""
+    finally:
+        c.close()
 
 
 def status_line(switch: Switch, timeout: float = 5) -> dict[str, int]:
@@ -292,15 +289,9 @@ def registrations(checks: Checks, switch: Switch, gw: PushGateway) -> None:
     status, caps = register(switch, "reg2", f"<sip:reg2@{HOST}:5070;pn-provider=hms;pn-prid=ab12;pn-param=x>")
     checks.check(f"(r2) REGISTER with an unsupported pn-provider (hms): 555 (got {status})",
                  status == 555)
-    c = LoggedUdp()
-    try:
-        c.send(register_request(switch.port, "reg2", contacts=None, expires=None, local_port=c.port),
-               switch.port)
-        answer = c.recv(5) or b""
-        checks.check("(r2) ... and nothing was stored for reg2 (a query lists no Contact)",
-                     status_of(answer) == 200 and b"\nContact:" not in answer, answer.decode(errors="replace"))
-    finally:
-        c.close()
+    answer = query_bindings(switch, "reg2")
+    checks.check("(r2) ... and nothing was stored for reg2 (a query lists no Contact)",
+                 status_of(answer) == 200 and b"\nContact:" not in answer, answer.decode(errors="replace"))
 
 
 def mobile_only(checks: Checks, switch: Switch, gw: PushGateway, provider: str) -> None:
@@ -337,8 +328,8 @@ def mobile_only(checks: Checks, switch: Switch, gw: PushGateway, provider: str) 
                      final is not None and final.status == 200 and got(ph, "INVITE"),
                      call.c.dump() + "\n" + ph.dump() + "\n" + switch.stderr_tail())
         checks.check(f"{label}: PUSH_SENT and PUSH_WOKE (the switch logs both)",
-                     wait_for_log(switch, rf"push \S+ \(call\) to {user}@\S+ pn-prid {p.prid}: sent", 5)
-                     and wait_for_log(switch, rf"{user}@\S+ woke up after \d+ ms", 5),
+                     switch.wait_for_log(rf"push \S+ \(call\) to {user}@\S+ pn-prid {p.prid}: sent", 5)
+                     and switch.wait_for_log(rf"{user}@\S+ woke up after \d+ ms", 5),
                      switch.stderr_tail())
     finally:
         ph.close()
@@ -520,19 +511,13 @@ def bad_token(checks: Checks, switch: Switch, gw: PushGateway) -> None:
     call = Call(switch, user)
     try:
         call.invite()
-        failed = wait_for_log(switch, rf"push \S+ to {user}@\S+ pn-prid {p.prid} failed: BadDeviceToken "
+        failed = switch.wait_for_log(rf"push \S+ to {user}@\S+ pn-prid {p.prid} failed: BadDeviceToken "
                                       r"\(token gone: binding removed\)", 5)
-        removed = wait_for_log(switch, rf"{user}@\S+: binding \S+ removed: the push provider says its "
+        removed = switch.wait_for_log(rf"{user}@\S+: binding \S+ removed: the push provider says its "
                                        r"token is gone \(BadDeviceToken\)", 5)
         checks.check(f"{label}: PUSH_FAILED (gone) and the binding is removed",
                      failed and removed, switch.stderr_tail())
-        c = LoggedUdp()
-        try:
-            c.send(register_request(switch.port, user, contacts=None, expires=None, local_port=c.port),
-                   switch.port)
-            answer = c.recv(5) or b""
-        finally:
-            c.close()
+        answer = query_bindings(switch, user)
         checks.check(f"{label}: a REGISTER query for {user} lists no binding any more",
                      status_of(answer) == 200 and b"\nContact:" not in answer, answer.decode(errors="replace"))
         final = call.final(WAIT + 6)
@@ -550,7 +535,7 @@ def provider_timeout(checks: Checks, switch: Switch, gw: PushGateway) -> None:
     call = Call(switch, user)
     try:
         call.invite()
-        failed = wait_for_log(switch, rf"push \S+ to {user}@\S+ pn-prid {p.prid} failed: .*after 3 attempts", 12)
+        failed = switch.wait_for_log(rf"push \S+ to {user}@\S+ pn-prid {p.prid} failed: .*after 3 attempts", 12)
         tries = [r for r in gw.requests() if p.prid in str(r.get("token", "")) or p.prid in str(r.get("body", ""))]
         checks.check(f"{label}: retried ([push] retries = 2: 3 attempts, got {len(tries)}), then PUSH_FAILED",
                      failed and len(tries) == 3, switch.stderr_tail())
@@ -573,7 +558,7 @@ def retry_after(checks: Checks, switch: Switch, gw: PushGateway) -> None:
             pushed = True
         except TimeoutError:
             pushed = False
-        sent = wait_for_log(switch, rf"push \S+ \(call\) to {user}@\S+ pn-prid {p.prid}: sent \(2 attempt", 5)
+        sent = switch.wait_for_log(rf"push \S+ \(call\) to {user}@\S+ pn-prid {p.prid}: sent \(2 attempt", 5)
         checks.check(f"{label}: delivered on the second attempt", pushed and sent, switch.stderr_tail())
         call.ack(call.final(WAIT + 6))
     finally:

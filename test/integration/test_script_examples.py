@@ -22,7 +22,6 @@
     test_script_examples.py --binary build/centralita --source-dir .
 """
 
-import re
 import signal
 import sys
 import threading
@@ -41,26 +40,12 @@ import sipp as sipp_lib  # noqa: E402
 WAIT = 8  # scripts/examples/wait-for-register.lua's WAIT
 
 
-def wait_for_log(switch: Switch, pattern: str, timeout: float) -> bool:
-    """Polls the switch's log (bounded) until a line matches pattern."""
-    deadline = time.monotonic() + timeout
-    rx = re.compile(pattern)
-    while time.monotonic() < deadline:
-        try:
-            if rx.search(switch.stderr_path.read_text(errors="replace")):
-                return True
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return False
-
-
 def hibernated(switch: Switch, n: int, timeout: float) -> bool:
     """Polls SIGUSR1's status line (bounded) until it shows n hibernated transactions."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         switch.proc.send_signal(signal.SIGUSR1)
-        if wait_for_log(switch, rf"status: .*hibernated_transactions={n}\b", 0.3):
+        if switch.wait_for_log(rf"status: .*hibernated_transactions={n}\b", 0.3):
             return True
     return False
 
@@ -114,7 +99,7 @@ def wait_for_register(checks: Checks, args) -> None:
         try:
             call = Background(lambda: run_uac("core_uac_call.xml", switch.port, service="bob",
                                               timeout_s=30, recv_timeout_ms=20000))
-            waiting = wait_for_log(switch, r"no contact for bob@127\.0\.0\.1 - waiting", 10)
+            waiting = switch.wait_for_log(r"no contact for bob@127\.0\.0\.1 - waiting", 10)
             checks.check(f"{label}: the INVITE's routing suspends waiting for REGISTER aor=bob",
                          waiting, switch.stderr_tail())
             time.sleep(2)  # the scenario: bob's phone comes up 2 s later
@@ -133,7 +118,7 @@ def wait_for_register(checks: Checks, args) -> None:
             checks.check(f"{label}: not before the REGISTER ({call.elapsed:.1f} s >= 2 s)",
                          call.elapsed >= 2.0)
             checks.check(f"{label}: the script saw the REGISTER event and relayed",
-                         wait_for_log(switch, r"bob@127\.0\.0\.1 registered from .* - relaying", 5),
+                         switch.wait_for_log(r"bob@127\.0\.0\.1 registered from .* - relaying", 5),
                          switch.stderr_tail())
         finally:
             uas.stop()
@@ -150,7 +135,7 @@ def wait_for_register(checks: Checks, args) -> None:
             c.send(invite, switch.port)
             # While the routing waits, its INVITE transaction sleeps in the shard: a
             # retransmission still gets a 100 Trying (built again from the retransmission).
-            waiting = wait_for_log(switch, r"no contact for nobody@127\.0\.0\.1 - waiting", 10)
+            waiting = switch.wait_for_log(r"no contact for nobody@127\.0\.0\.1 - waiting", 10)
             first = c.collect(2, cid, until=lambda ms: any(m.status == 100 for m in ms))
             asleep = hibernated(switch, 1, 5)
             checks.check(f"{label}: the waiting INVITE's transaction hibernates (SIGUSR1 status)",
@@ -171,7 +156,7 @@ def wait_for_register(checks: Checks, args) -> None:
             checks.check(f"{label}: the 480 comes after the script's {WAIT} s wait, not before",
                          final is not None and WAIT - 0.5 <= elapsed <= WAIT + 5, f"{elapsed:.1f} s")
             checks.check(f"{label}: the script saw the wait end with \"timeout\"",
-                         wait_for_log(switch, r"wait for nobody@127\.0\.0\.1 ended: timeout", 5),
+                         switch.wait_for_log(r"wait for nobody@127\.0\.0\.1 ended: timeout", 5),
                          switch.stderr_tail())
             if final is not None:
                 c.send(invite_request(switch.port, "nobody", c.port, branch=branch, call_id=cid,
@@ -187,7 +172,7 @@ def wait_for_register(checks: Checks, args) -> None:
             branch, cid, ftag = new_branch(), new_call_id(), new_tag()
             c.send(invite_request(switch.port, "carol", c.port, branch=branch, call_id=cid,
                                   from_tag=ftag), switch.port)
-            waiting = wait_for_log(switch, r"no contact for carol@127\.0\.0\.1 - waiting", 10)
+            waiting = switch.wait_for_log(r"no contact for carol@127\.0\.0\.1 - waiting", 10)
             checks.check(f"{label}: the INVITE waits", waiting, switch.stderr_tail())
             t0 = time.monotonic()
             c.send(invite_request(switch.port, "carol", c.port, branch=branch, call_id=cid,
@@ -200,7 +185,7 @@ def wait_for_register(checks: Checks, args) -> None:
                          f"{elapsed:.1f} s (got {sorted(cseqs)})",
                          (200, "CANCEL") in cseqs and (487, "INVITE") in cseqs, c.dump())
             checks.check(f"{label}: the wait ended with \"cancelled\" (and was freed)",
-                         wait_for_log(switch, r"wait for carol@127\.0\.0\.1 ended: cancelled", 5),
+                         switch.wait_for_log(r"wait for carol@127\.0\.0\.1 ended: cancelled", 5),
                          switch.stderr_tail())
             final = next((m for m in msgs if m.status == 487), None)
             if final is not None:
@@ -248,7 +233,7 @@ def late_branch(checks: Checks, args) -> None:
             checks.check(f"{label}: the desk phone's branch is CANCELled (200/487/ACK)",
                          desk.exit_code == 0 and desk.successful() == 1, desk.detail(3000))
             checks.check(f"{label}: the script's handler added the branch",
-                         wait_for_log(switch, r"new contact \S+ for alice@127\.0\.0\.1 added as a branch", 5),
+                         switch.wait_for_log(r"new contact \S+ for alice@127\.0\.0\.1 added as a branch", 5),
                          switch.stderr_tail())
         finally:
             for u in (desk, mobile):
@@ -262,7 +247,7 @@ def late_branch(checks: Checks, args) -> None:
             call = Background(lambda: run_uac("core_uac_call.xml", switch.port, service="dave",
                                               timeout_s=30, recv_timeout_ms=20000))
             checks.check(f"{label}: the INVITE waits for a branch",
-                         wait_for_log(switch, r"ringing 0 contact\(s\) of dave@127\.0\.0\.1", 10),
+                         switch.wait_for_log(r"ringing 0 contact\(s\) of dave@127\.0\.0\.1", 10),
                          switch.stderr_tail())
             reg = sipp_register(switch, "dave", mobile.port)
             checks.check(f"{label}: sipp's REGISTER for the mobile gets 200",
@@ -333,14 +318,14 @@ def dtmf_hangup(checks: Checks, args) -> None:
                 checks.check(f"{label}: the callee's BYE has a CSeq above the caller's last "
                              f"request (INFO CSeq 3; got {cseq})", cseq > 3, uas.dump())
             checks.check(f"{label}: the digit 2 did not end the call",
-                         wait_for_log(switch, r"DTMF 2 \(info\): the call goes on", 5),
+                         switch.wait_for_log(r"DTMF 2 \(info\): the call goes on", 5),
                          switch.stderr_tail())
             checks.check(f"{label}: the digit 5 did",
-                         wait_for_log(switch, r"DTMF 5 \(info\): hanging up", 5)
-                         and wait_for_log(switch, r"hung up \(DTMF 5\): BYE to both parties", 5),
+                         switch.wait_for_log(r"DTMF 5 \(info\): hanging up", 5)
+                         and switch.wait_for_log(r"hung up \(DTMF 5\): BYE to both parties", 5),
                          switch.stderr_tail())
             checks.check(f"{label}: the call's CALL_END handler ran before the call's handlers ended",
-                         wait_for_log(switch, r"the call ended \(DTMF 5\) after \d+ ms", 5),
+                         switch.wait_for_log(r"the call ended \(DTMF 5\) after \d+ ms", 5),
                          switch.stderr_tail())
         finally:
             uas.close()

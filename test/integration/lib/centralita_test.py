@@ -545,6 +545,19 @@ class Switch:
         self._stderr.close()
         return self.exit_code
 
+    def wait_for_log(self, pattern: str, timeout: float) -> bool:
+        """Polls the switch's log (bounded) until a line matches pattern."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while time.monotonic() < deadline:
+            try:
+                if rx.search(self.stderr_path.read_text(errors="replace")):
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
     def stderr_tail(self, lines: int = 40) -> str:
         try:
             text = self.stderr_path.read_text("utf-8", "replace")
