@@ -4,6 +4,7 @@
 #include "protocols/push/push.hpp"
 
 #include "protocols/push/detail.hpp"
+#include "protocols/push/openssl_deleters.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -17,15 +18,9 @@ namespace centralita::push {
 
 namespace {
 
-struct bio_free {
-  void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct pkey_free {
-  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-struct md_ctx_free {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
+using detail::bio_free;
+using detail::md_ctx_free;
+using detail::pkey_free;
 
 /// Refuses every passphrase: without a callback OpenSSL would prompt on the
 /// terminal for a PEM block marked encrypted, I/O this layer must not do.

@@ -4,6 +4,7 @@
 #include "protocols/push/push.hpp"
 
 #include "protocols/push/detail.hpp"
+#include "protocols/push/openssl_deleters.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -26,15 +27,9 @@ namespace {
 // Larger RSA keys are not worth the signing time; none of the providers issue them.
 constexpr int max_rsa_bits = 16384;
 
-struct bio_free {
-  void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct pkey_free {
-  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-struct md_ctx_free {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
+using detail::bio_free;
+using detail::md_ctx_free;
+using detail::pkey_free;
 struct sig_free {
   void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); }
 };
