@@ -38,6 +38,13 @@ add_library(dep::wslay INTERFACE IMPORTED)
 target_include_directories(dep::wslay SYSTEM INTERFACE ${WSLAY_INCLUDE_DIR})
 target_link_libraries(dep::wslay INTERFACE ${WSLAY_LIBRARY})
 
+# Node's http_parser 2.9 (libhttp-parser-dev): no pkg-config file either.
+find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
+find_library(HTTP_PARSER_LIBRARY http_parser REQUIRED)
+add_library(dep::http_parser INTERFACE IMPORTED)
+target_include_directories(dep::http_parser SYSTEM INTERFACE ${HTTP_PARSER_INCLUDE_DIR})
+target_link_libraries(dep::http_parser INTERFACE ${HTTP_PARSER_LIBRARY})
+
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(tomlplusplus REQUIRED)

@@ -26,7 +26,10 @@ Options (they override the config file):
                              (or md5:HA1 / sha256:HA1 instead of the password)
   --script FILE              the Lua routing script (default scripts/default.lua;
                              "builtin" for the C++ routing it reproduces)
-  --http ADDR:PORT           HTTP API, metrics and event stream (default 127.0.0.1:8080)
+  --http ADDR:PORT           HTTP API, metrics, event stream and dashboard
+                             (default 127.0.0.1:8080; "off" for none)
+  --http-token TOKEN         bearer token the HTTP listener requires (all but
+                             /healthz); without one it accepts loopback clients only
   --log-level LEVEL          trace, debug, info, warn, error, critical or off (default info)
   --workers N                scheduler worker threads, each with its own io_uring (default 2)
   --help                     this text
@@ -36,13 +39,14 @@ Options (they override the config file):
 
 result<cli_outcome> parse_command_line(int argc, char** argv) {
   enum opt : int { o_config = 1000, o_listen, o_domain, o_data_dir, o_http, o_log, o_workers,
-                   o_help, o_version, o_users, o_script };
+                   o_help, o_version, o_users, o_script, o_http_token };
   static const option long_opts[] = {
     {"config", required_argument, nullptr, o_config},
     {"listen", required_argument, nullptr, o_listen},
     {"domain", required_argument, nullptr, o_domain},
     {"data-dir", required_argument, nullptr, o_data_dir},
     {"http", required_argument, nullptr, o_http},
+    {"http-token", required_argument, nullptr, o_http_token},
     {"log-level", required_argument, nullptr, o_log},
     {"workers", required_argument, nullptr, o_workers},
     {"users", required_argument, nullptr, o_users},
@@ -119,6 +123,11 @@ result<cli_outcome> parse_command_line(int argc, char** argv) {
         break;
       case o_http:
         out.config.http.listen = f.value;
+        break;
+      case o_http_token:
+        if (f.value.empty())
+          return error{errc::invalid_argument, "--http-token: empty token"};
+        out.config.http.token = f.value;
         break;
       case o_log:
         out.config.core.log_level = f.value;

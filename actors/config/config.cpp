@@ -190,11 +190,20 @@ result<void> read_script(table_reader& t, script_config& c) {
 
 result<void> read_events(table_reader& t, events_config& c) {
   CENTRALITA_TRY(t.integer("heartbeat_interval", c.heartbeat_interval, 0, 86400));
+  CENTRALITA_TRY(t.integer("replay_buffer", c.replay_buffer, 0, 10000000));
   return t.no_unknown_keys();
 }
 
 result<void> read_http(table_reader& t, http_config& c) {
   CENTRALITA_TRY(t.string("listen", c.listen));
+  CENTRALITA_TRY(t.string("token", c.token));
+  CENTRALITA_TRY(t.strings("allowed_origins", c.allowed_origins));
+  CENTRALITA_TRY(t.integer("max_connections", c.max_connections, 1, 1000000));
+  CENTRALITA_TRY(t.integer("max_header_bytes", c.max_header_bytes, 1024, 1048576));
+  CENTRALITA_TRY(t.integer("max_body_bytes", c.max_body_bytes, 0, 1073741824));
+  CENTRALITA_TRY(t.integer("idle_timeout", c.idle_timeout, 1, 86400));
+  CENTRALITA_TRY(t.integer("ws_queue", c.ws_queue, 16, 10000000));
+  CENTRALITA_TRY(t.integer("ws_ping_interval", c.ws_ping_interval, 1, 3600));
   return t.no_unknown_keys();
 }
 
@@ -419,6 +428,12 @@ result<void> validate(const app_config& cfg) {
     if (a != "SHA-256" && a != "MD5" && a != "SHA-256-sess" && a != "MD5-sess")
       return error{errc::invalid_argument,
                    "auth.algorithms: '" + a + "' is not SHA-256, MD5, SHA-256-sess or MD5-sess"};
+  if (!cfg.http.listen.empty() && cfg.http.listen != "off") {
+    auto specs = parse_listen(cfg.http.listen);
+    if (!specs || cfg.http.listen.find(':') == std::string::npos)
+      return error{errc::invalid_argument, "http.listen: '" + cfg.http.listen
+                                             + "' is not ADDR:PORT (or \"off\")"};
+  }
   if (cfg.store.backend != "sqlite")
     return error{errc::invalid_argument,
                  "store.backend: '" + cfg.store.backend + "' is not supported (sqlite)"};

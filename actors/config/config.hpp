@@ -87,10 +87,25 @@ struct script_config {
 
 struct events_config {
   unsigned heartbeat_interval = 20;  ///< seconds between HEARTBEAT events; 0 = none
+  /// Events kept for stream clients that reconnect with ?since= (docs/api.md); 0: none.
+  unsigned replay_buffer = 10000;
 };
 
+/// `[http]`: the HTTP/1.1 listener (JSON API, /metrics, /events, dashboard). docs/api.md.
 struct http_config {
-  std::string listen = "127.0.0.1:8080";
+  std::string listen = "127.0.0.1:8080";  ///< "ADDR:PORT"; "off" or "" for none
+  /// Bearer token for everything but /healthz (--http-token). Empty: only
+  /// loopback clients are accepted.
+  std::string token;
+  /// Origins a browser may connect from besides the listener's own
+  /// (the Host header); "*" allows any.
+  std::vector<std::string> allowed_origins;
+  unsigned max_connections = 1024;     ///< HTTP and WebSocket connections together
+  unsigned max_header_bytes = 16384;   ///< request line and headers: 431 past it
+  unsigned max_body_bytes = 1048576;   ///< 413 past it
+  unsigned idle_timeout = 60;          ///< seconds a keep-alive connection may stay silent
+  unsigned ws_queue = 8192;            ///< events a stream client may have waiting; past it: 1008
+  unsigned ws_ping_interval = 20;      ///< seconds between pings; no answer in two: closed
 };
 
 /// One push provider, `[push.<name>]`: serves the contacts registered with

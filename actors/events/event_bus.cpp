@@ -2,13 +2,18 @@
 
 #include "protocols/events/catalogue.hpp"
 
+#include "protocols/events/event_json.hpp"
 #include "protocols/events/subscription_index.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <bitset>
 #include <chrono>
+#include <deque>
 #include <unordered_map>
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace centralita::actors {
@@ -71,6 +76,8 @@ struct event_bus_state {
     uint32_t limit = 1024;
     std::size_t subscriptions = 0;
     uint64_t dropped = 0;
+    uint64_t dropped_since_delivery = 0;
+    bool stream = false;
     std::chrono::steady_clock::time_point last_drop_log{};
   };
 
@@ -81,6 +88,11 @@ struct event_bus_state {
   std::unordered_map<caf::actor_addr, subscriber_info> subscribers;
   uint64_t seq = 0;
   std::vector<events::subscription_index::id> matched;  // scratch
+  /// The replay buffer: the newest events of the kinds stream clients asked
+  /// for, oldest first (seq ascending, with gaps for kinds not kept).
+  std::deque<stream_item> ring;
+  std::bitset<16> retained_kinds;
+  uint64_t evicted_up_to = 0;  ///< the newest sequence number evicted from the ring
 
   event_bus_stats& stats() { return *deps.stats; }
 
@@ -97,6 +109,17 @@ struct event_bus_state {
     if (fresh) {
       it->second.limit = std::max<uint32_t>(1, s.queue_limit);
       self->monitor(s.subscriber);
+    }
+    if (s.stream) {
+      it->second.stream = true;
+      // Sticky: from the first stream subscription on, this kind is built
+      // and kept even while no client is connected, so a dashboard that
+      // restarts gets what happened meanwhile (within the buffer).
+      auto slot = kind_slot(s.filter.event_name());
+      if (deps.replay_size > 0 && !retained_kinds.test(slot)) {
+        retained_kinds.set(slot);
+        stats().want(s.filter.event_name());
+      }
     }
     ++it->second.subscriptions;
     sub_info info{std::move(s.subscriber), s.mode, {}};
@@ -151,12 +174,29 @@ struct event_bus_state {
     p.ev.seq = ++seq;
     if (p.ev.timestamp_ms == 0)
       p.ev.timestamp_ms = wall_ms();
+    p.ev.mono_ns = std::chrono::steady_clock::now().time_since_epoch().count();
     stats().published.fetch_add(1, std::memory_order_relaxed);
+    stats().last_seq.store(seq, std::memory_order_relaxed);
     matched.clear();
     index.match(p.ev, matched);
-    if (matched.empty())
+    bool retain = deps.replay_size > 0 && retained_kinds.test(kind_slot(p.ev.name));
+    if (matched.empty() && !retain)
       return;  // the common case: no copy, no allocation
     std::shared_ptr<const events::event> shared = std::make_shared<events::event>(std::move(p.ev));
+    std::shared_ptr<const std::string> json;
+    auto json_of = [&] {
+      if (!json)
+        json = std::make_shared<const std::string>(events::to_json(*shared, deps.node));
+      return json;
+    };
+    if (retain) {
+      ring.push_back({shared, json_of()});
+      while (ring.size() > deps.replay_size) {
+        evicted_up_to = ring.front().ev->seq;
+        ring.pop_front();
+      }
+      stats().retained.store(ring.size(), std::memory_order_relaxed);
+    }
     for (auto id : matched) {
       auto it = subs.find(id);
       if (it == subs.end())
@@ -177,12 +217,18 @@ struct event_bus_state {
       if (last)
         remove(it);
       stats().delivered.fetch_add(1, std::memory_order_relaxed);
-      self->send(target, event_delivery{id, shared, last, std::move(token)});
+      event_delivery d{id, shared, last, std::move(token), nullptr, 0};
+      if (who.stream) {
+        d.json = json_of();
+        d.dropped_before = std::exchange(who.dropped_since_delivery, 0);
+      }
+      self->send(target, std::move(d));
     }
   }
 
   void drop(subscription_id id, subscriber_info& who, const events::event& ev) {
     ++who.dropped;
+    ++who.dropped_since_delivery;
     stats().dropped.fetch_add(1, std::memory_order_relaxed);
     auto now = std::chrono::steady_clock::now();
     if (deps.log && now - who.last_drop_log >= std::chrono::seconds{1}) {
@@ -192,6 +238,28 @@ struct event_bus_state {
                      id, who.inflight->load(std::memory_order_relaxed), who.limit, ev.name,
                      ev.seq, who.dropped);
     }
+  }
+
+  replay_answer on_replay(const replay_request& r) {
+    replay_answer out;
+    out.up_to = seq;
+    // A `since` from the future is from an earlier run of the node (its
+    // numbering restarted): everything held is news to that client.
+    uint64_t since = r.since > seq ? 0 : r.since;
+    if (evicted_up_to > since) {
+      out.missed_first = since + 1;
+      out.missed_last = evicted_up_to;
+      out.missed = evicted_up_to - since;
+    }
+    auto first = std::partition_point(ring.begin(), ring.end(),
+                                      [&](const stream_item& i) { return i.ev->seq <= since; });
+    for (auto it = first; it != ring.end(); ++it)
+      for (auto& f : r.filters)
+        if (f.matches(*it->ev)) {
+          out.items.push_back(*it);
+          break;
+        }
+    return out;
   }
 
   void on_down(const caf::down_msg& m) {
@@ -230,6 +298,7 @@ caf::behavior event_bus(caf::stateful_actor<event_bus_state>* self, event_bus_de
     [&st](subscribe& s) { st.on_subscribe(s); },
     [&st](const unsubscribe& u) { st.on_unsubscribe(u); },
     [&st](const timer_expired& t) { st.on_timeout(t); },
+    [&st](const replay_request& r) { return st.on_replay(r); },
   };
 }
 

@@ -33,6 +33,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace centralita::actors {
 
@@ -69,6 +71,34 @@ struct subscribe {
   /// The subscriber called event_bus_stats::want() for it before sending
   /// (else the bus does when it files the subscription).
   bool counted = false;
+  /// A stream client (WebSocket /events): its deliveries carry the event's
+  /// JSON (rendered once per event for all such clients), and the bus keeps
+  /// this kind of event in its replay buffer from now on, so a client that
+  /// reconnects with ?since= gets what it missed (docs/api.md).
+  bool stream = false;
+};
+
+/// Replay (request; the bus answers `replay_answer`): the retained events
+/// after `since` that match any of `filters`, oldest first.
+struct replay_request {
+  uint64_t since = 0;
+  std::vector<events::filter> filters;
+};
+
+/// One retained event with its JSON.
+struct stream_item {
+  std::shared_ptr<const events::event> ev;
+  std::shared_ptr<const std::string> json;
+};
+
+struct replay_answer {
+  std::vector<stream_item> items;
+  /// Events after `since` the buffer no longer holds (first..last seq;
+  /// count 0 when nothing is missing). They may not all have matched.
+  uint64_t missed = 0;
+  uint64_t missed_first = 0;
+  uint64_t missed_last = 0;
+  uint64_t up_to = 0;  ///< the last sequence number published when answering
 };
 
 /// Cancel a subscription. The subscriber gets `subscription_ended{cancelled}`
@@ -97,6 +127,10 @@ struct event_delivery {
   std::shared_ptr<const events::event> ev;
   bool last = false;  ///< a once-subscription, ended by this event
   std::shared_ptr<inflight_token> token;
+  std::shared_ptr<const std::string> json;  ///< stream subscribers only
+  /// Events the bus dropped for this subscriber (its queue was full) since
+  /// its previous delivery.
+  uint64_t dropped_before = 0;
 };
 
 /// A subscription ended without an event (timeout or cancel).
@@ -124,12 +158,16 @@ struct event_bus_stats {
   std::atomic<uint64_t> subscriptions{0};  ///< live
   std::atomic<uint64_t> waits{0};          ///< live once-subscriptions (suspended routings)
   std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> last_seq{0};       ///< the newest event's sequence number
+  std::atomic<uint64_t> retained{0};       ///< events in the replay buffer
 };
 
 struct event_bus_deps {
   timer_service* timers = nullptr;  ///< subscription timeouts (required)
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<event_bus_stats> stats;
+  std::string node;             ///< this node's name, in stream JSON
+  std::size_t replay_size = 0;  ///< events kept for stream clients' ?since= (0: none)
 };
 
 caf::actor spawn_event_bus(caf::actor_system& sys, event_bus_deps deps);
@@ -141,3 +179,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::subscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::unsubscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::event_delivery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::subscription_ended)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::replay_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::replay_answer)

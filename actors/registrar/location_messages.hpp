@@ -4,6 +4,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,36 @@ struct location_drop_push {
   std::string reason;  ///< for the log line
 };
 
+/// One page of a registrar shard's bindings, for GET /api/registrations:
+/// those whose AOR matches `pattern` (fnmatch; empty: all), sorted by
+/// (aor, contact), after the cursor (aor, contact) `after_aor`/`after_contact`
+/// (both empty: from the start), at most `limit`. Replied with `location_page`.
+struct location_list {
+  std::string pattern;
+  std::string after_aor;
+  std::string after_contact;
+  uint32_t limit = 100;
+};
+
+struct location_page {
+  std::vector<sip::binding> bindings;
+  uint64_t total = 0;  ///< matching `pattern` in this shard (whatever the cursor)
+  bool more = false;   ///< more past this page
+};
+
+/// Remove every binding of `aor` (DELETE /api/registrations/<aor>): published
+/// as UNREGISTER and written to the store. Replied with the count removed (uint64_t).
+struct location_remove {
+  std::string aor;
+  std::string reason;  ///< for the log line
+};
+
 } // namespace centralita::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_drop_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_preload)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::location_remove)

@@ -8,6 +8,7 @@
 #include "drivers/net/endpoint.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
 
+#include <fnmatch.h>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -365,6 +366,61 @@ struct registrar_state {
       set_bindings(d.aor, kept);
   }
 
+  location_page on_list(const location_list& q) {
+    location_page out;
+    auto now = wall_seconds();
+    // The page's candidates: matching, live, after the cursor; the smallest
+    // `limit` of them by (aor, contact) with a bounded heap would do, but an
+    // API page over a shard's bindings is rare: collect, sort, cut.
+    std::vector<const sip::binding*> hits;
+    for (auto& [aor, list] : aors) {
+      if (!q.pattern.empty()
+          && fnmatch(q.pattern.c_str(), std::string(aor).c_str(), 0) != 0)
+        continue;
+      for (auto& b : list) {
+        if (b.expires_at <= now)
+          continue;
+        ++out.total;
+        if (!q.after_aor.empty() || !q.after_contact.empty()) {
+          int c = b.aor().compare(q.after_aor);
+          if (c < 0 || (c == 0 && b.contact() <= std::string_view(q.after_contact)))
+            continue;
+        }
+        hits.push_back(&b);
+      }
+    }
+    auto less = [](const sip::binding* a, const sip::binding* b) {
+      int c = a->aor().compare(b->aor());
+      return c != 0 ? c < 0 : a->contact() < b->contact();
+    };
+    std::size_t n = std::min<std::size_t>(hits.size(), q.limit);
+    std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(n), hits.end(), less);
+    out.more = hits.size() > n;
+    for (std::size_t i = 0; i < n; ++i)
+      out.bindings.push_back(*hits[i]);
+    return out;
+  }
+
+  uint64_t on_remove(const location_remove& r) {
+    auto it = aors.find(std::string_view(r.aor));
+    if (it == aors.end())
+      return 0;
+    auto now = wall_seconds();
+    uint64_t n = 0;
+    for (auto& b : it->second) {
+      refreshes.erase(refresh_key(b));
+      store_delete(b);
+      if (b.expires_at > now) {
+        ++n;
+        if (wanted("UNREGISTER"))
+          publish(binding_event("UNREGISTER", b, now));
+      }
+    }
+    svc().sip_log->info("{}: {} binding(s) removed ({})", r.aor, n, r.reason);
+    set_bindings(r.aor, {});
+    return n;
+  }
+
   void on_preload(location_preload& p) {
     auto now = wall_seconds();
     for (auto& b : p.bindings) {
@@ -437,6 +493,8 @@ caf::behavior registrar_shard(caf::stateful_actor<registrar_state>* self, regist
     [&st](const location_lookup& q) { return st.on_lookup(q); },
     [&st](location_preload& p) { st.on_preload(p); },
     [&st](const location_drop_push& d) { st.on_drop_push(d); },
+    [&st](const location_list& q) { return st.on_list(q); },
+    [&st](const location_remove& r) { return st.on_remove(r); },
     [&st](timer_expired t) {
       if (t.tag == sweep_tag) {
         st.sweep();

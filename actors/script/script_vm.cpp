@@ -63,6 +63,7 @@ void vm_state::start_run(txn_request& tr) {
   r.peer = tr.peer;
   r.cid = std::string(r.request->call_id());
   r.to_tag = ids->tag();
+  r.started = std::chrono::steady_clock::now();
   deps.counters->runs.fetch_add(1, std::memory_order_relaxed);
   if (deps.kv && id % 16 == 0)
     deps.kv->sweep();  // one stripe of the shared table: expired entries give their memory back
@@ -137,6 +138,11 @@ void vm_state::resume(run_state& r, lua_State* co, int nargs) {
   int nres = 0;
   int status = lua_resume(co, nullptr, nargs, &nres);
   current = previous;
+  if (!r.decided && (r.answered || r.relayed || r.saved)) {
+    r.decided = true;
+    if (deps.latency)
+      deps.latency->routing.record(std::chrono::steady_clock::now() - r.started);
+  }
   if (status == LUA_YIELD) {
     lua_pop(co, nres);
     bool long_wait = false;
@@ -247,6 +253,9 @@ void vm_state::on_event(const event_delivery& d) {
     if (!w)
       return;
     auto [r, co] = *w;
+    if (deps.latency && d.ev->mono_ns != 0)
+      deps.latency->wakeup.record(
+        std::chrono::steady_clock::now().time_since_epoch() - std::chrono::nanoseconds{d.ev->mono_ns});
     push_event(co, *d.ev);
     resume(*r, co, 1);
     maybe_finish(*r);

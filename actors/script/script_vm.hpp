@@ -9,6 +9,7 @@
 // context (the forwarding engine), which asks the VM before a final failure
 // (on_failure) and takes more branches (sip.append_branch).
 
+#include "actors/system/latency_histogram.hpp"
 #include "actors/events/event_bus.hpp"
 #include "actors/proxy/proxy_context.hpp"
 #include "actors/registrar/registrar_shard.hpp"
@@ -89,6 +90,7 @@ struct script_vm_deps {
   std::vector<std::string> push_providers;  ///< the pn-provider values it serves
   std::shared_ptr<spdlog::logger> log;    ///< the "script" logger
   std::shared_ptr<script_counters> counters;
+  std::shared_ptr<latency_histograms> latency;  ///< routing and wake-up latency (/metrics)
 };
 
 caf::actor spawn_script_vm(caf::actor_system& sys, script_vm_deps deps);

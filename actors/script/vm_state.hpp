@@ -22,6 +22,7 @@
 #include "protocols/sip/registrar/binding.hpp"
 #include "drivers/http/http_client.hpp"
 
+#include <chrono>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -134,6 +135,8 @@ struct run_state {
   bool final_seen = false;  ///< the proxy context sent its final response (or ended)
   bool failure_answered = false;
   bool failure_relayed = false;
+  bool decided = false;     ///< answered, relayed or saved: routing latency recorded
+  std::chrono::steady_clock::time_point started;  ///< the request reached the VM
   // Flat vectors, not node containers: a run has one coroutine and one wait
   // most of the time.
   std::vector<std::pair<lua_State*, int>> coros;  ///< live coroutines, registry reference

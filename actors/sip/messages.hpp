@@ -5,6 +5,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,9 +48,29 @@ struct hangup_call {
   std::string reason;
 };
 
+/// List the calls a SIP shard's call table holds (GET /api/calls); replied
+/// with `calls_listed`.
+struct list_calls {};
+
+struct call_summary {
+  std::string call_id;
+  std::string from;  ///< URIs without tags
+  std::string to;
+  std::string ruri;
+  bool answered = false;
+  int64_t started_ms = 0;   ///< wall clock, ms since the epoch
+  int64_t answered_ms = 0;  ///< 0 while ringing
+};
+
+struct calls_listed {
+  std::vector<call_summary> calls;
+};
+
 } // namespace centralita::actors
 
 // Local messages only, never serialized: no inspect() needed.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::sip_received)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::call_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::hangup_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::list_calls)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::calls_listed)

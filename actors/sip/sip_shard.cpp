@@ -262,6 +262,30 @@ struct sip_shard_state {
 
   /// Calls whose end never passed through us: a lost BYE, or UAs that talk
   /// directly once the dialog is set up. Bounded by max_call_duration.
+  calls_listed on_list_calls() const {
+    using namespace std::chrono;
+    calls_listed out;
+    out.calls.reserve(calls.size());
+    auto steady_now = call_entry::clock::now();
+    auto wall_now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    auto to_wall = [&](call_entry::clock::time_point t) {
+      return wall_now - duration_cast<milliseconds>(steady_now - t).count();
+    };
+    for (auto& [cid, c] : calls) {
+      call_summary s;
+      s.call_id = cid;
+      s.from = c.caller_uri();
+      s.to = c.callee_uri();
+      s.ruri = c.ruri();
+      s.answered = c.answered();
+      s.started_ms = to_wall(c.started);
+      if (c.answered())
+        s.answered_ms = to_wall(c.answered_at());
+      out.calls.push_back(std::move(s));
+    }
+    return out;
+  }
+
   void sweep_calls() {
     call_sweep = {};
     auto now = std::chrono::steady_clock::now();
@@ -578,6 +602,7 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
         st.sweep_calls();
     },
     [&st](call_outcome& o) { st.on_call_outcome(o); },
+    [&st](const list_calls&) { return st.on_list_calls(); },
     [&st](const hangup_call& h) { st.on_hangup(h); },
     [](const txn_response&) {},  // answers to BYEs of a hangup: nothing more to do
   };

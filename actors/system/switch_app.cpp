@@ -17,6 +17,7 @@
 #include "actors/system/actor_timers.hpp"
 #include "actors/system/memory_trim.hpp"
 #include "actors/system/uring_policy.hpp"
+#include "actors/web/web_server.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
 #include "protocols/util/ascii.hpp"
 #include "drivers/transport/transport_hub.hpp"
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -78,6 +80,9 @@ struct switch_app::impl {
   std::shared_ptr<push_counters> push_stats = std::make_shared<push_counters>();
   std::shared_ptr<const script_code> script;
   std::shared_ptr<script_counters> script_stats = std::make_shared<script_counters>();
+  std::shared_ptr<latency_histograms> latency = std::make_shared<latency_histograms>();
+  std::unique_ptr<web_server> web;  ///< [http]: API, /metrics, /events, dashboard
+  std::mutex reload_mutex;          ///< SIGHUP (main thread) and POST /api/scripts/reload
   bool stopped = false;
 };
 
@@ -117,6 +122,13 @@ std::vector<std::string> local_domains(const config::app_config& cfg) {
   }
   out.push_back("localhost");
   return out;
+}
+
+std::string node_name() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == 0)
+    return "centralita";
+  return host;
 }
 
 } // namespace
@@ -333,7 +345,8 @@ result<void> switch_app::start() {
   p.store_writer = spawn_store_writer(
     *p.system, {p.store, {flush_interval - store_batch_window}, p.logs.app});
 
-  p.events = spawn_event_bus(*p.system, {p.timers.get(), p.logs.app, p.event_stats});
+  p.events = spawn_event_bus(*p.system, {p.timers.get(), p.logs.app, p.event_stats, node_name(),
+                                         p.cfg->events.replay_buffer});
 
   auto domains = std::make_shared<const std::vector<std::string>>(p.domains);
   auto core = p.core;
@@ -507,6 +520,7 @@ result<void> switch_app::start() {
       };
       d.log = p.logs.script ? p.logs.script : p.logs.app;
       d.counters = p.script_stats;
+      d.latency = p.latency;
       d.kv = p.kv;
       d.http = p.http.get();
       d.push = p.push;
@@ -558,11 +572,64 @@ result<void> switch_app::start() {
     hb.version = CENTRALITA_VERSION;
     p.heartbeat = spawn_heartbeat(*p.system, std::move(hb));
   }
+  if (auto ok = start_web(); !ok)
+    return ok.err();
   p.trim = std::make_unique<memory_trim>(std::chrono::seconds{10}, p.logs.app);
   p.trim->start();
   p.hub->start();
   p.logs.app->info("centralita {} up: {} workers (io_uring), {} SIP shards, data in {}",
                    CENTRALITA_VERSION, p.reactors.size(), shards, p.cfg->core.data_dir);
+  return {};
+}
+
+result<void> switch_app::start_web() {
+  auto& p = *impl_;
+  auto& http = p.cfg->http;
+  if (http.listen.empty() || http.listen == "off") {
+    p.logs.app->info("HTTP listener off (--http off)");
+    return {};
+  }
+  web_deps w;
+  w.cfg = http;
+  for (auto& r : p.reactors)
+    w.reactors.push_back(r.get());
+  w.timers = p.timers.get();
+  w.events = p.events;
+  w.event_stats = p.event_stats;
+  w.registrars = p.registrars;
+  w.shards = p.shards;
+  w.sip = p.counters;
+  w.scripts = p.script ? p.script_stats : nullptr;
+  w.push = p.push ? p.push_stats : nullptr;
+  w.latency = p.latency;
+  if (p.script)
+    w.reload_script = [this]() -> result<std::string> {
+      if (auto r = reload_script(); !r)
+        return r.err();
+      std::lock_guard lock(impl_->reload_mutex);
+      return impl_->script->name + " (generation " + std::to_string(impl_->script->generation)
+             + ")";
+    };
+  auto* hub = p.hub.get();
+  w.sip_tcp_connections = [hub] { return hub->tcp_connections(); };
+  w.replay_size = p.cfg->events.replay_buffer;
+  w.node = node_name();
+  w.version = CENTRALITA_VERSION;
+  w.log = p.logs.app;
+  auto web = web_server::create(*p.system, std::move(w));
+  if (!web)
+    return web.err();
+  p.web = std::move(web.value());
+  p.web->start();
+  auto where = p.web->local().to_string();
+  if (http.token.empty())
+    p.logs.app->info("HTTP on http://{}/ (dashboard, /api, /metrics, /events): no --http-token "
+                     "set, so only loopback clients are accepted",
+                     where);
+  else
+    p.logs.app->info("HTTP on http://{}/ (dashboard, /api, /metrics, /events): bearer token "
+                     "required (all but /healthz)",
+                     where);
   return {};
 }
 
@@ -626,6 +693,7 @@ void switch_app::stop() {
   p.store_writer = nullptr;
   p.events = nullptr;
   p.system.reset();  // waits for the actors, then stops the workers
+  p.web.reset();     // its sockets, before their rings go
   p.timers.reset();
   p.hub.reset();     // sockets and buffer rings, before their rings go
   p.reactors.clear();
@@ -633,6 +701,7 @@ void switch_app::stop() {
 
 result<void> switch_app::reload_script() {
   auto& p = *impl_;
+  std::lock_guard lock(p.reload_mutex);
   if (!p.script)
     return error{errc::unsupported, "no routing script (the built-in routing is in use)"};
   if (p.script->name.find("(built in)") != std::string::npos)

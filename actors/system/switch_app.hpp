@@ -32,6 +32,7 @@ public:
 
 private:
   explicit switch_app(std::unique_ptr<impl> p);
+  result<void> start_web();
   std::unique_ptr<impl> impl_;
 };
 

@@ -127,6 +127,7 @@ reactor* reactor::current() {
 
 void reactor::bind_to_current_thread() {
   current_reactor = this;
+  tid_.store(static_cast<int>(::gettid()), std::memory_order_relaxed);
 }
 
 io_uring_sqe* reactor::get_sqe() {
@@ -166,13 +167,16 @@ void reactor::wake() {
 }
 
 void reactor::post(std::function<void()> fn) {
+  stats_.queued.fetch_add(1, std::memory_order_relaxed);
   posted_.push(std::move(fn));
   if (current_reactor != this)
     wake();
 }
 
 std::size_t reactor::run_posted() {
-  return posted_.drain([](std::function<void()>&& fn) { fn(); });
+  auto n = posted_.drain([](std::function<void()>&& fn) { fn(); });
+  stats_.queued.fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
+  return n;
 }
 
 void reactor::run(const std::atomic<bool>& stop) {

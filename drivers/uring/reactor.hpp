@@ -94,7 +94,10 @@ public:
   /// before something the reactor is anyway waiting for — cancelling one of
   /// its timers from another worker (actors move between workers with the
   /// messages they receive) must not cost that worker a wake-up.
-  void post_quiet(std::function<void()> fn) { posted_.push(std::move(fn)); }
+  void post_quiet(std::function<void()> fn) {
+    stats_.queued.fetch_add(1, std::memory_order_relaxed);
+    posted_.push(std::move(fn));
+  }
   /// Owner thread: runs posted functions; returns how many ran.
   std::size_t run_posted();
   bool has_posted() const { return !posted_.empty(); }
@@ -106,6 +109,8 @@ public:
   static reactor* current();
   /// Declares the calling thread the owner (a scheduler worker does this once).
   void bind_to_current_thread();
+  /// The owning thread's kernel id (for its CPU time in /proc), 0 before binding.
+  int thread_id() const { return tid_.load(std::memory_order_relaxed); }
 
   /// Counters (owner thread writes, anyone may read approximately).
   struct counters {
@@ -113,6 +118,7 @@ public:
     std::atomic<uint64_t> wakeups{0};
     std::atomic<uint64_t> sleeps{0};
     std::atomic<uint64_t> submits{0};
+    std::atomic<int64_t> queued{0};  ///< posted functions not yet run (the queue's depth)
   };
   const counters& stats() const { return stats_; }
 
@@ -139,6 +145,7 @@ private:
   mpsc_queue<std::function<void()>> posted_;
   timer_wheel timers_;
   counters stats_;
+  std::atomic<int> tid_{0};
 };
 
 } // namespace centralita::drivers

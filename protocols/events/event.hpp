@@ -23,6 +23,7 @@ struct event {
   std::vector<attribute> attrs;   ///< unique names, in insertion order
   uint64_t seq = 0;               ///< per-node sequence number (set by the bus)
   int64_t timestamp_ms = 0;       ///< wall clock, ms since the epoch (set by the bus)
+  int64_t mono_ns = 0;            ///< steady clock when the bus numbered it (latency metrics)
 
   event() = default;
   /// `name` is upper-cased.

@@ -8,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <map>
@@ -26,8 +27,8 @@ struct fixture : test::uring_system_fixture {
     uring_system_fixture::SetUp();
     timers = std::make_unique<timer_service>(raw);
   }
-  caf::actor bus(caf::actor_system& sys) {
-    return spawn_event_bus(sys, {timers.get(), nullptr, stats});
+  caf::actor bus(caf::actor_system& sys, std::size_t replay = 0) {
+    return spawn_event_bus(sys, {timers.get(), nullptr, stats, "node1", replay});
   }
   std::unique_ptr<timer_service> timers;
   std::shared_ptr<event_bus_stats> stats = std::make_shared<event_bus_stats>();
@@ -38,6 +39,8 @@ struct seen {
   std::mutex mu;
   std::vector<event_delivery> deliveries;  // kept: their tokens stay in flight when `hold`
   std::vector<std::pair<subscription_id, uint64_t>> events;  // (id, seq)
+  std::vector<std::string> json;         // stream deliveries' JSON
+  std::vector<uint64_t> dropped_before;  // per delivery
   std::map<subscription_id, std::vector<std::string>> ends;   // "event"/"timeout"/"cancelled"
   bool hold = false;
 
@@ -59,6 +62,8 @@ caf::behavior recorder(caf::event_based_actor*, seen* s) {
     [s](event_delivery& d) {
       std::lock_guard g{s->mu};
       s->events.emplace_back(d.id, d.ev->seq);
+      s->json.push_back(d.json ? *d.json : std::string());
+      s->dropped_before.push_back(d.dropped_before);
       if (d.last)
         s->ends[d.id].push_back("event");
       if (s->hold)
@@ -276,6 +281,78 @@ TEST_F(fixture, interest_counts_follow_live_subscriptions) {
   caf::anon_send(b, unsubscribe{again});
   wait_until(sys, [&] { return s.end_count() == 3; });
   EXPECT_FALSE(stats->wanted("CALL_END"));
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(fixture, stream_subscribers_get_json_and_the_count_of_what_the_bus_dropped) {
+  caf::actor_system sys{cfg};
+  auto b = bus(sys);
+  seen slow;
+  slow.hold = true;
+  auto sub = sys.spawn(recorder, &slow);
+  subscribe a{next_subscription_id(), f("REGISTER"), sub};
+  a.queue_limit = 2;
+  a.stream = true;
+  caf::anon_send(b, std::move(a));
+  for (int i = 0; i < 5; ++i)
+    caf::anon_send(b, publish_event{reg("u" + std::to_string(i) + "@example.com")});
+  wait_until(sys, [&] { return stats->published.load() == 5 && slow.event_count() == 2; });
+  {
+    std::lock_guard g{slow.mu};
+    ASSERT_EQ(slow.json.size(), 2u);
+    EXPECT_NE(slow.json[0].find(R"("name":"REGISTER","seq":1,)"), std::string::npos) << slow.json[0];
+    EXPECT_NE(slow.json[0].find(R"("node":"node1")"), std::string::npos);
+    EXPECT_NE(slow.json[0].find(R"("aor":"u0@example.com")"), std::string::npos);
+    slow.deliveries.clear();  // handled: room again
+    slow.hold = false;
+  }
+  caf::anon_send(b, publish_event{reg("late@example.com")});
+  wait_until(sys, [&] { return slow.event_count() == 3; });
+  {
+    std::lock_guard g{slow.mu};
+    EXPECT_EQ(slow.dropped_before.back(), 3u);  // #3, #4 and #5 went, and it is told
+    EXPECT_EQ(slow.events.back().second, 6u);
+  }
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(fixture, replay_gives_the_retained_events_after_since_and_counts_the_evicted) {
+  caf::actor_system sys{cfg};
+  auto b = bus(sys, 4);  // keeps the newest four
+  seen s;
+  auto sub = sys.spawn(recorder, &s);
+  subscribe a{next_subscription_id(), f("REGISTER"), sub};
+  a.stream = true;  // from now on REGISTER is kept, subscribed or not
+  caf::anon_send(b, std::move(a));
+  for (int i = 1; i <= 6; ++i)
+    caf::anon_send(b, publish_event{reg((i % 2 ? "odd" : "even") + std::to_string(i) + "@x")});
+  wait_until(sys, [&] { return s.event_count() == 6; });
+  EXPECT_EQ(stats->retained.load(), 4u);
+  caf::scoped_actor self{sys};
+  auto ask = [&](uint64_t since, const char* filter) {
+    replay_answer out;
+    self->request(b, 5s, replay_request{since, {f(filter)}})
+      .receive([&](replay_answer& a) { out = std::move(a); },
+               [&](caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+    return out;
+  };
+  auto all = ask(3, "REGISTER");
+  ASSERT_EQ(all.items.size(), 3u);  // #4, #5, #6
+  EXPECT_EQ(all.items.front().ev->seq, 4u);
+  EXPECT_EQ(all.missed, 0u);
+  EXPECT_EQ(all.up_to, 6u);
+  EXPECT_NE(all.items.front().json->find(R"("seq":4)"), std::string::npos);
+  auto old = ask(0, "REGISTER aor=odd*");  // #1 and #2 are gone; #3 and #5 match
+  EXPECT_EQ(old.missed, 2u);
+  EXPECT_EQ(old.missed_first, 1u);
+  EXPECT_EQ(old.missed_last, 2u);
+  ASSERT_EQ(old.items.size(), 2u);
+  EXPECT_EQ(old.items[0].ev->seq, 3u);
+  EXPECT_EQ(old.items[1].ev->seq, 5u);
+  auto future = ask(1000, "REGISTER");  // an earlier run's numbering: all that is held
+  EXPECT_EQ(future.items.size(), 4u);
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
 }

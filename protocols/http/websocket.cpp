@@ -1,0 +1,308 @@
+// RFC 6455 server side: the opening handshake (§4.2) and a session over
+// wslay's event API, fed from memory. wslay parses frames, reassembles
+// fragments, checks masking, opcodes, reserved bits, UTF-8 and message sizes,
+// answers pings and echoes closes; we hand it bytes and collect what it writes.
+
+#include "protocols/http/websocket.hpp"
+
+#include "protocols/util/ascii.hpp"
+
+#include <openssl/evp.h>
+#include <wslay/wslay.h>
+
+#include <cstring>
+#include <new>
+
+namespace centralita::http {
+
+namespace {
+
+// RFC 6455 §1.3.
+constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// Whether a comma-separated header (RFC 9110 §5.6.1) lists `token`, in any
+/// of the request's fields of that name.
+bool lists_token(const request& req, std::string_view name, std::string_view token) {
+  for (const header& h : req.headers) {
+    if (!ascii::iequals(h.name, name)) continue;
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      const std::size_t comma = v.find(',');
+      if (ascii::iequals(trim_ows(v.substr(0, comma)), token)) return true;
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+/// §4.1: the key is base64 of 16 bytes, i.e. 22 characters and "==".
+bool is_websocket_key(std::string_view k) noexcept {
+  if (k.size() != 24 || k.substr(22) != "==") return false;
+  for (char c : k.substr(0, 22)) {
+    const bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                     c == '/';
+    if (!b64) return false;
+  }
+  return true;
+}
+
+handshake refuse(int status, std::string_view why) {
+  handshake h;
+  h.answer = json_error(status, why);
+  return h;
+}
+
+} // namespace
+
+std::string websocket_accept(std::string_view key) {
+  std::string input(key);
+  input += websocket_guid;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr);
+  unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+  const int n = EVP_EncodeBlock(b64, digest, static_cast<int>(digest_len));
+  return std::string(reinterpret_cast<const char*>(b64), static_cast<std::size_t>(n));
+}
+
+handshake accept_websocket(const request& req) {
+  // §4.2.1, in the order the requirements are listed.
+  if (req.method != "GET") return refuse(400, "a WebSocket handshake must be a GET");
+  if (req.http_major != 1 || req.http_minor < 1)
+    return refuse(400, "a WebSocket handshake needs HTTP/1.1");
+  if (!lists_token(req, "Upgrade", "websocket")) return refuse(400, "missing \"Upgrade: websocket\"");
+  if (!lists_token(req, "Connection", "upgrade")) return refuse(400, "missing \"Connection: upgrade\"");
+  const std::string* key = req.header_value("Sec-WebSocket-Key");
+  if (key == nullptr) return refuse(400, "missing Sec-WebSocket-Key");
+  if (!is_websocket_key(*key)) return refuse(400, "Sec-WebSocket-Key is not base64 of 16 bytes");
+  const std::string* version = req.header_value("Sec-WebSocket-Version");
+  if (version == nullptr) return refuse(400, "missing Sec-WebSocket-Version");
+  if (*version != "13") {
+    // §4.4: name the version we speak.
+    handshake h = refuse(426, "unsupported Sec-WebSocket-Version (13 is)");
+    h.answer.headers.push_back({"Sec-WebSocket-Version", "13"});
+    return h;
+  }
+  handshake h;
+  h.ok = true;
+  h.answer.status = 101;
+  h.answer.headers = {{"Upgrade", "websocket"},
+                      {"Connection", "Upgrade"},
+                      {"Sec-WebSocket-Accept", websocket_accept(*key)}};
+  return h;
+}
+
+struct ws_session::impl {
+  explicit impl(options opts) : max_message(opts.max_message) {
+    wslay_event_callbacks cb{};
+    cb.recv_callback = &impl::recv_cb;
+    cb.send_callback = &impl::send_cb;
+    cb.genmask_callback = &impl::genmask_cb;
+    cb.on_msg_recv_callback = &impl::on_msg_cb;
+    if (wslay_event_context_server_init(&ctx, &cb, this) != 0) throw std::bad_alloc();
+    wslay_event_config_set_max_recv_msg_length(ctx, opts.max_message);
+  }
+  ~impl() { wslay_event_context_free(ctx); }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  static impl& self(void* user) { return *static_cast<impl*>(user); }
+
+  // wslay pulls the bytes of the current feed(); when they run out it must
+  // see "would block", which ends wslay_event_recv without an error.
+  static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t* buf, std::size_t len, int, void* user) {
+    impl& s = self(user);
+    if (s.in.empty()) {
+      wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+      return -1;
+    }
+    const std::size_t n = std::min(len, s.in.size());
+    std::memcpy(buf, s.in.data(), n);
+    s.in.remove_prefix(n);
+    return static_cast<ssize_t>(n);
+  }
+
+  // Everything wslay writes is accepted at once, so it never keeps a frame
+  // half-sent and the output order is the order frames were queued.
+  static ssize_t send_cb(wslay_event_context_ptr, const uint8_t* data, std::size_t len, int, void* user) {
+    self(user).out.append(reinterpret_cast<const char*>(data), len);
+    return static_cast<ssize_t>(len);
+  }
+
+  // §5.1: a server never masks; wslay only asks on the client side.
+  static int genmask_cb(wslay_event_context_ptr, uint8_t* buf, std::size_t len, void*) {
+    std::memset(buf, 0, len);
+    return 0;
+  }
+
+  static void on_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user) {
+    impl& s = self(user);
+    if (s.sink == nullptr) return;
+    message m;
+    switch (arg->opcode) {
+      case WSLAY_TEXT_FRAME: m.type = message::kind::text; break;
+      case WSLAY_BINARY_FRAME: m.type = message::kind::binary; break;
+      case WSLAY_PONG: m.type = message::kind::pong; break;
+      case WSLAY_CONNECTION_CLOSE:
+        m.type = message::kind::close;
+        m.code = arg->status_code == 0 ? 1005 : arg->status_code;  // §7.1.5: no code received
+        break;
+      default: return;  // a ping: wslay has queued the pong (§5.5.2)
+    }
+    const auto* bytes = reinterpret_cast<const char*>(arg->msg);
+    if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
+      // wslay hands the whole close payload; the reason follows the code.
+      if (arg->msg_length > 2) m.data.assign(bytes + 2, arg->msg_length - 2);
+    } else if (arg->msg_length > 0) {
+      m.data.assign(bytes, arg->msg_length);
+    }
+    s.sink->push_back(std::move(m));
+  }
+
+  void flush() {
+    if (wslay_event_want_write(ctx)) wslay_event_send(ctx);
+  }
+
+  bool can_queue() const noexcept { return !close_queued && !failed; }
+
+  std::size_t max_message;
+  wslay_event_context_ptr ctx = nullptr;
+  std::string_view in;                  ///< the unread part of the current feed
+  std::string out;                      ///< frames written, not yet taken
+  std::vector<message>* sink = nullptr; ///< feed()'s output while it runs
+  bool close_queued = false;            ///< ours, or wslay's echo or error close
+  bool failed = false;                  ///< a protocol error ended the session
+};
+
+ws_session::ws_session(options opts) : impl_(std::make_unique<impl>(opts)) {}
+
+ws_session::~ws_session() = default;
+
+namespace {
+
+error protocol_error(uint16_t code, std::size_t max_message) {
+  switch (code) {
+    case close_invalid_payload: return {errc::parse_error, "websocket 1007: text that is not UTF-8"};
+    case close_too_big:
+      return {errc::too_large, "websocket 1009: message over " + std::to_string(max_message) + " bytes"};
+    default:
+      return {errc::parse_error,
+              "websocket 1002: protocol error (unmasked frame, bad opcode, reserved bits, bad close "
+              "code or frame header)"};
+  }
+}
+
+} // namespace
+
+result<void> ws_session::feed(std::string_view bytes, std::vector<message>& out) {
+  impl& s = *impl_;
+  // §5.5.1: after a close nothing more is read; after an error neither.
+  if (s.failed || !wslay_event_get_read_enabled(s.ctx)) return {};
+  const bool had_close = s.close_queued;
+  s.in = bytes;
+  s.sink = &out;
+  const int rv = wslay_event_recv(s.ctx);
+  s.sink = nullptr;
+  s.in = {};
+  if (rv == 0 && wslay_event_get_read_enabled(s.ctx)) return {};
+  s.close_queued = true;  // wslay queued its echo or error close, unless we had one already
+  if (rv == 0 && wslay_event_get_close_received(s.ctx)) return {};
+  s.failed = true;
+  const std::size_t before = s.out.size();
+  s.flush();
+  if (rv == WSLAY_ERR_CALLBACK_FAILURE) {
+    // A malformed frame header (a control frame over 125 bytes or fragmented,
+    // a length not in its shortest form or over 2^63): wslay stops with a
+    // close that carries no code. §7.4.1 has one for this: 1002.
+    const std::string_view empty_close("\x88\x00", 2);
+    if (!had_close && s.out.size() - before >= 2 && std::string_view(s.out).substr(s.out.size() - 2) == empty_close)
+      s.out.replace(s.out.size() - 2, 2, "\x88\x02\x03\xea", 4);
+    return protocol_error(close_protocol_error, 0);
+  }
+  if (rv != 0) return error{errc::too_large, "websocket: out of memory"};
+  // Our own earlier close hides the code wslay chose; the cause is the same kind.
+  const uint16_t code = had_close ? uint16_t{close_protocol_error} : wslay_event_get_status_code_sent(s.ctx);
+  return protocol_error(code, s.max_message);
+}
+
+void ws_session::send_text(std::string_view payload) {
+  impl& s = *impl_;
+  if (!s.can_queue()) return;
+  // Text frames skip wslay's queue (two allocations and a copy per message):
+  // with the queue flushed first, writing the frame here keeps the order.
+  s.flush();
+  // §5.2: FIN + opcode 1, no mask from a server, the length in its shortest form.
+  char head[10];
+  std::size_t h = 0;
+  const uint64_t n = payload.size();
+  head[h++] = static_cast<char>(0x81);
+  if (n < 126) {
+    head[h++] = static_cast<char>(n);
+  } else if (n <= 0xFFFF) {
+    head[h++] = 126;
+    head[h++] = static_cast<char>(n >> 8);
+    head[h++] = static_cast<char>(n);
+  } else {
+    head[h++] = 127;
+    for (int shift = 56; shift >= 0; shift -= 8) head[h++] = static_cast<char>(n >> shift);
+  }
+  s.out.append(head, h);
+  s.out.append(payload);
+}
+
+void ws_session::send_ping(std::string_view payload) {
+  impl& s = *impl_;
+  if (!s.can_queue()) return;
+  payload = payload.substr(0, 125);  // §5.5: control payloads are at most 125 bytes
+  const wslay_event_msg msg{WSLAY_PING, reinterpret_cast<const uint8_t*>(payload.data()), payload.size()};
+  wslay_event_queue_msg(s.ctx, &msg);
+}
+
+void ws_session::send_close(uint16_t code, std::string_view reason) {
+  impl& s = *impl_;
+  if (!s.can_queue()) return;
+  // §5.5.1: the reason is UTF-8 after the 2-byte code, in 125 bytes; cut it
+  // before a continuation byte so that no character is split.
+  if (reason.size() > 123) {
+    std::size_t n = 123;
+    while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+    reason = reason.substr(0, n);
+  }
+  wslay_event_queue_close(s.ctx, code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
+  s.close_queued = true;
+}
+
+void ws_session::take_output(std::string& out) {
+  impl& s = *impl_;
+  s.flush();
+  if (s.out.empty()) return;
+  if (out.empty()) {
+    out.swap(s.out);  // the common case: no copy
+  } else {
+    out += s.out;
+    s.out.clear();
+  }
+}
+
+bool ws_session::has_output() const noexcept {
+  return !impl_->out.empty() || wslay_event_want_write(impl_->ctx) != 0;
+}
+
+bool ws_session::close_sent() const noexcept { return impl_->close_queued; }
+
+bool ws_session::close_received() const noexcept {
+  return wslay_event_get_close_received(impl_->ctx) != 0;
+}
+
+bool ws_session::finished() const noexcept {
+  return impl_->failed || (impl_->close_queued && close_received());
+}
+
+} // namespace centralita::http
