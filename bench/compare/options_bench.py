@@ -221,7 +221,7 @@ class Centralita(Target):
 
     def __init__(self, binary: str, workers: int) -> None:
         super().__init__()
-        self.args = [binary, "--listen", f"udp:{HOST}:{self.port}", "--workers", str(workers),
+        self.args = [binary, "--listen", f"udp:{HOST}:{self.port}", "--http", "off", "--workers", str(workers),
                      "--log-level", "warn", "--data-dir", str(self.tmp / "data")]
 
 

@@ -97,7 +97,7 @@ class PushSwitch(ob.Target):
         super().__init__()
         cfg = self.tmp / "push-bench.toml"
         cfg.write_text(config)
-        self.args = [binary, "--config", str(cfg), "--listen", f"udp:{HOST}:{self.port}",
+        self.args = [binary, "--config", str(cfg), "--listen", f"udp:{HOST}:{self.port}", "--http", "off",
                      "--workers", str(workers), "--log-level", "info",
                      "--data-dir", str(self.tmp / "data"), "--script", script]
 

@@ -70,7 +70,7 @@ class CentralitaScripted(ob.Target):
         super().__init__()
         cfg = self.tmp / "bench.toml"
         cfg.write_text(f'[http]\nlisten = "{HOST}:{free_port()}"\n[events]\nheartbeat_interval = 0\n')
-        self.args = [binary, "--config", str(cfg), "--listen", f"udp:{HOST}:{self.port}",
+        self.args = [binary, "--config", str(cfg), "--listen", f"udp:{HOST}:{self.port}", "--http", "off",
                      "--workers", str(workers), "--log-level", "info",
                      "--data-dir", str(self.tmp / "data"), "--script", script]
 

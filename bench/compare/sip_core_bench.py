@@ -69,7 +69,7 @@ class Centralita(ob.Target):
         cfg = self.tmp / "bench.toml"
         algos = ", ".join(f'"{a}"' for a in algorithms)
         cfg.write_text(f'[auth]\nalgorithms = [{algos}]\n[http]\nlisten = "{HOST}:{free_port()}"\n')
-        self.args = [binary, "--config", str(cfg), "--listen", f"udp:{HOST}:{self.port}",
+        self.args = [binary, "--config", str(cfg), "--listen", f"udp:{HOST}:{self.port}", "--http", "off",
                      "--workers", str(workers), "--log-level", "warn",
                      "--data-dir", str(self.tmp / "data")]
         if users is not None:

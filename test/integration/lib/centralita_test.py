@@ -481,6 +481,12 @@ class Switch:
         if listen:
             self.args += ["--listen", f"{HOST}:{self.port}"]
         self.args += ["--data-dir", str(self.data_dir), "--log-level", log_level, *extra_args]
+        # The HTTP listener (API, /events, dashboard) on a free port too: its default
+        # 127.0.0.1:8080 may be taken, and tests run side by side.
+        self.http_port: int | None = None
+        if "--http" not in self.args:
+            self.http_port = free_port()
+            self.args += ["--http", f"{HOST}:{self.http_port}"]
         # CENTRALITA_TEST_ARGS: flags every switch of a test gets (ctest runs some tests a
         # second time with "--script builtin", the C++ routing scripts/default.lua reproduces).
         self.args += shlex.split(os.environ.get("CENTRALITA_TEST_ARGS", ""))
