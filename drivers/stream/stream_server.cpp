@@ -133,8 +133,8 @@ private:
     auto& n = counters();
     if (static_cast<std::size_t>(n.open.load(std::memory_order_relaxed))
         >= owner_.opts_.max_connections) {
-      ::close(fd);  // refuse rather than degrade everyone
       n.refused.fetch_add(1, std::memory_order_relaxed);
+      ::close(fd);  // refuse rather than degrade everyone
       return;
     }
     sockaddr_storage peer{};

@@ -197,8 +197,14 @@ TEST_F(stream_server_test, connections_over_the_limit_are_refused_at_accept) {
   int c = connect_to(local_);  // the kernel accepts it; the server closes it at once
   ASSERT_GE(c, 0);
   char buf[8];
-  EXPECT_LE(::recv(c, buf, sizeof(buf), 0), 0);
-  EXPECT_EQ(server_->counters().refused.load(), 1u);
+  auto got = ::recv(c, buf, sizeof(buf), 0);
+  int err = errno;
+  EXPECT_LE(got, 0) << "errno " << err;
+  // The close comes right after the count: wait for it rather than race it.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server_->counters().refused.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  EXPECT_EQ(server_->counters().refused.load(), 1u) << "recv " << got << " errno " << err;
   EXPECT_EQ(j_.opened.size(), 2u);
   ::close(a);
   ASSERT_TRUE(j_.wait([&] { return j_.closed == 1; }));
