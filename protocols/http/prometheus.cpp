@@ -24,8 +24,10 @@ void append_number(std::string& out, double v) {
   }
   char buf[32];
   std::to_chars_result r;
-  if (v == std::trunc(v) && std::fabs(v) < 9.2e18) r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
-  else r = std::to_chars(buf, buf + sizeof buf, v);
+  if (v == std::trunc(v) && std::fabs(v) < 9.2e18)  // within int64_t
+    r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
+  else
+    r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
 

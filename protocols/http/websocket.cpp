@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <wslay/wslay.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -222,7 +223,8 @@ result<void> ws_session::feed(std::string_view bytes, std::vector<message>& out)
     // a length not in its shortest form or over 2^63): wslay stops with a
     // close that carries no code. §7.4.1 has one for this: 1002.
     const std::string_view empty_close("\x88\x00", 2);
-    if (!had_close && s.out.size() - before >= 2 && std::string_view(s.out).substr(s.out.size() - 2) == empty_close)
+    const std::string_view written = std::string_view(s.out).substr(before);
+    if (!had_close && written.ends_with(empty_close))
       s.out.replace(s.out.size() - 2, 2, "\x88\x02\x03\xea", 4);
     return protocol_error(close_protocol_error, 0);
   }
