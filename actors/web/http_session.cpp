@@ -95,11 +95,12 @@ struct session_state {
     arm_tick();
   }
 
-  void arm_tick() {
-    auto every = ws ? std::chrono::seconds{c().deps.cfg.ws_ping_interval}
-                    : std::chrono::seconds{c().deps.cfg.idle_timeout};
+  void arm_tick(std::chrono::milliseconds after = std::chrono::milliseconds{0}) {
+    if (after.count() <= 0)
+      after = ws ? std::chrono::seconds{c().deps.cfg.ws_ping_interval}
+                 : std::chrono::seconds{c().deps.cfg.idle_timeout};
     c().deps.timers->cancel(tick);
-    tick = c().deps.timers->arm(self, every, tick_tag);
+    tick = c().deps.timers->arm(self, after, tick_tag);
   }
 
   // -- output ------------------------------------------------------------------
@@ -159,12 +160,15 @@ struct session_state {
       arm_tick();
       return;
     }
-    auto idle = std::chrono::seconds{c().deps.cfg.idle_timeout};
-    if (!busy && clock::now() - last_activity >= idle) {
+    auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::seconds{c().deps.cfg.idle_timeout});
+    auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - last_activity);
+    // The wheel may fire a tick early: within 10 ms of the deadline counts.
+    if (!busy && quiet + std::chrono::milliseconds{10} >= idle) {
       finish();  // silent too long (or a request that never completes)
       return;
     }
-    arm_tick();
+    arm_tick(busy ? idle : idle - quiet);
   }
 
   // -- HTTP ------------------------------------------------------------------

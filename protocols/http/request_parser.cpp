@@ -67,6 +67,8 @@ struct request_parser::impl {
     req = request{};
     started = headers_done = complete = last_was_value = false;
     head_bytes = trailer_bytes = 0;
+    start.clear();
+    method_pending = false;
   }
 
   int fail(int status, std::string reason) {
@@ -207,6 +209,35 @@ struct request_parser::impl {
   std::size_t trailer_bytes = 0;
   int error_status = 0;
   std::string error_reason;
+  /// The first bytes of the request, for telling an unknown method (501)
+  /// from bytes that are not a request line (400) when http_parser gives up.
+  std::string start;
+  bool method_pending = false;  ///< http_parser refused the method; waiting for its end
+
+  static constexpr std::size_t max_method = 64;
+
+  /// Decides an unknown-method error from `start` plus `more`: a token up to
+  /// a space is a method we do not implement (RFC 9110 §9.1: 501); anything
+  /// else is not a request line (400). False while the token has not ended
+  /// (the verdict must not depend on how the bytes were split).
+  bool decide_method(std::string_view more) {
+    std::size_t room = max_method > start.size() ? max_method - start.size() : 0;
+    start.append(more.substr(0, room));
+    for (std::size_t i = 0; i < start.size(); ++i) {
+      if (is_tchar(start[i]))
+        continue;
+      if (i > 0 && start[i] == ' ')
+        fail(501, "method not implemented");
+      else
+        fail(400, "not an HTTP request line");
+      return true;
+    }
+    if (start.size() >= max_method) {
+      fail(400, "not an HTTP request line");
+      return true;
+    }
+    return false;
+  }
 };
 
 request_parser::request_parser(parser_limits limits) : impl_(std::make_unique<impl>(limits)) {}
@@ -217,6 +248,12 @@ request_parser::outcome request_parser::feed(std::string_view bytes) {
   impl& s = *impl_;
   if (error_status_ != 0) return {state::error, 0};
   if (s.complete) return {state::complete, 0};
+  if (s.method_pending) {
+    if (!s.decide_method(bytes)) return {state::need_more, bytes.size()};
+    error_status_ = s.error_status;
+    error_reason_ = s.error_reason;
+    return {state::error, 0};
+  }
   std::size_t pos = 0;
   while (pos < bytes.size()) {
     // The head is fed at most up to the header limit, so that a head without
@@ -231,6 +268,12 @@ request_parser::outcome request_parser::feed(std::string_view bytes) {
       n = std::min(n, s.limits.max_header_bytes - s.head_bytes);
     }
     const bool in_head = !s.headers_done;
+    std::size_t kept = 0;  // bytes of this slice copied to `start`
+    if (in_head && s.start.size() < impl::max_method) {
+      kept = std::min(n, impl::max_method - s.start.size());
+      s.start.append(bytes.data() + pos, kept);
+    }
+    const std::size_t slice = pos;
     const std::size_t used = http_parser_execute(&s.parser, &s.settings, bytes.data() + pos, n);
     if (in_head) s.head_bytes += used;
     const auto err = HTTP_PARSER_ERRNO(&s.parser);
@@ -250,8 +293,9 @@ request_parser::outcome request_parser::feed(std::string_view bytes) {
         // http_parser knows a fixed list of methods and stops at the first
         // byte that leaves it. A token character there is a method we do not
         // know (RFC 9110 §9.1: 501); anything else is not HTTP at all.
-        if (bad != nullptr && is_tchar(*bad)) s.fail(501, "method not implemented");
-        else s.fail(400, "invalid method");
+        (void)bad;
+        s.method_pending = true;
+        if (!s.decide_method(bytes.substr(slice + kept))) return {state::need_more, bytes.size()};
         break;
       default: s.fail(400, http_errno_description(err)); break;
     }

@@ -233,6 +233,23 @@ TEST(request_parser, bad_syntax_is_400) {
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"), 400);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
   EXPECT_EQ(status_of("\x16\x03\x01\x02\x00\x01\x00"), 400);  // a TLS ClientHello
+  // A token that never reaches a space is not a request line (RFC 9112 §2.2).
+  EXPECT_EQ(status_of("HELLO\r\n\r\n"), 400);
+  EXPECT_EQ(status_of(std::string(100, 'Z')), 400);
+}
+
+TEST(request_parser, the_unknown_method_verdict_does_not_depend_on_the_split) {
+  for (std::string text : {"HELLO\r\n\r\n", "BREW /pot HTTP/1.1\r\n\r\n"}) {
+    http::request_parser p;
+    http::request_parser::outcome o;
+    for (char c : text) {
+      o = p.feed(std::string_view(&c, 1));
+      if (o.st != http::request_parser::state::need_more)
+        break;
+    }
+    ASSERT_EQ(o.st, http::request_parser::state::error) << text;
+    EXPECT_EQ(p.error_status(), status_of(text)) << text;
+  }
 }
 
 TEST(request_parser, bad_version_is_505) {
