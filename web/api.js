@@ -14,7 +14,9 @@ export class api_error extends Error {
   }
 }
 
-/// GET `path` (e.g. "/api/stats") and return the parsed JSON; throws api_error.
+/// GET `path` (e.g. "api/stats", relative to the page, so the dashboard also works behind
+/// a reverse proxy that mounts the switch under a prefix) and return the parsed JSON;
+/// throws api_error.
 export async function get_json(path, { signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -32,9 +34,9 @@ export async function get_json(path, { signal } = {}) {
   return body;
 }
 
-/// The event stream URL on this page's origin: ws(s)://host/events?since=..&token=..
+/// The event stream URL beside the page: ws(s)://host/events?since=..&token=..
 export function events_url(params = {}) {
-  const url = new URL('/events', location.href);
+  const url = new URL('events', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.search = '';
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) url.searchParams.append(k, String(v));

@@ -19,8 +19,13 @@ import { calls_view, registrations_view, waits_view } from './views.js';
 
 const STATS_EVERY_MS = 5000;
 const PAGE_LIMIT = 1000;
-const HEAVY_EVERY_MS = 250;     // registrations / calls lists redraw at most this often
-const LOG_EVERY_MS = 100;
+// How often the lists and the log may redraw, by events per second: each redraw costs a
+// layout and a paint whatever it changed, so a busy switch gets fewer, bigger updates.
+const CADENCE = [   // [events/s below, heavy lists ms, log ms]
+  [50, 0, 0],       // a quiet switch: every change shows in the next frame
+  [500, 500, 250],
+  [Infinity, 1000, 500],
+];
 const RESYNC_MIN_GAP_MS = 60000;
 
 const $ = (id) => document.getElementById(id);
@@ -71,7 +76,7 @@ async function load_registrations() {
   for (;;) {
     const q = new URLSearchParams({ limit: String(Math.min(PAGE_LIMIT, REGISTRATIONS_CAP - rows.length)) });
     if (after) q.set('after', after);
-    const page = await get_json(`/api/registrations?${q}`);
+    const page = await get_json(`api/registrations?${q}`);
     rows.push(...(page.registrations ?? []));
     total = page.total ?? rows.length;
     after = page.next ?? null;
@@ -86,12 +91,12 @@ async function resync(why) {
   resync_buffer = [];
   last_resync_at = Date.now();
   try {
-    const [r, c] = await Promise.all([load_registrations(), get_json('/api/calls')]);
+    const [r, c] = await Promise.all([load_registrations(), get_json('api/calls')]);
     m.load_registrations(r.rows, r);
     m.load_calls(c.calls ?? []);
     for (const e of resync_buffer) m.reapply(e);
     clear_notice('resync');
-    if (r.capped) notice('capped', 'info', `The switch has ${fmt_int(Math.max(r.total, r.rows.length))}+ registrations: the list holds the first ${fmt_int(r.rows.length)} (the search looks within those; new bindings are not added).`);
+    if (r.capped) notice('capped', 'info', `The switch has ${fmt_int(Math.max(r.total, r.rows.length))} registrations: the list holds ${fmt_int(REGISTRATIONS_CAP)} of them at most, and the search looks within those.`);
     else clear_notice('capped');
   } catch (e) {
     notice('resync', 'error', `Could not load ${why === 'start' ? 'the initial state' : 'the state again'}: ${e.message}. Retrying…`);
@@ -150,7 +155,7 @@ const drift = { calls: 0, regs: 0 };
 
 async function poll_stats() {
   try {
-    const s = await get_json('/api/stats');
+    const s = await get_json('api/stats');
     auth_failed = false;
     clear_notice('stats');
     m.set_stats(s);
@@ -186,6 +191,8 @@ function check_drift(s) {
 let frame_pending = false;
 let last_heavy = 0;
 let last_log = 0;
+let last_chart = 0;
+let retry_timer = 0;
 
 function schedule() {
   if (frame_pending) return;
@@ -197,23 +204,28 @@ function frame() {
   frame_pending = false;
   const now = performance.now();
   const d = m.dirty;
+  const rate = m.events_rate();
+  const [, heavy_ms, log_ms] = CADENCE.find(([below]) => rate < below);
+  m.busy = rate >= CADENCE[0][0];
   let again = false;
   if (d.header) { d.header = false; render_header(); }
-  if (d.bindings || d.calls) {
-    if (now - last_heavy >= HEAVY_EVERY_MS) {
+  if (d.bindings || d.calls || d.waits) {
+    if (now - last_heavy >= heavy_ms) {
       last_heavy = now;
       if (d.bindings) { d.bindings = false; regs.render(); }
       if (d.calls) { d.calls = false; calls.render(); }
+      if (d.waits) { d.waits = false; waits.render(); }
       render_kpis();
     } else again = true;
   }
-  if (d.waits) { d.waits = false; waits.render(); render_kpis(); }
   if (d.log) {
-    if (now - last_log >= LOG_EVERY_MS) { last_log = now; d.log = false; log.render(); } else again = true;
+    if (now - last_log >= log_ms) { last_log = now; d.log = false; log.render(); } else again = true;
   }
   if (d.stats) { d.stats = false; render_stats(); render_kpis(); }
-  if (d.chart) { d.chart = false; render_chart(); }
-  if (again) setTimeout(schedule, 30);
+  if (d.chart) {
+    if (now - last_chart >= 1000) { last_chart = now; d.chart = false; render_chart(); } else again = true;
+  }
+  if (again && !retry_timer) retry_timer = setTimeout(() => { retry_timer = 0; schedule(); }, 50);
 }
 
 // Once a second: countdowns, durations, ages, uptime, rates, the sliding chart.
@@ -223,7 +235,7 @@ function tick() {
   calls.tick();
   waits.tick();
   render_header();
-  render_chart();
+  m.dirty.chart = true;
   render_kpis();
   render_stats_age();
   schedule();
@@ -247,6 +259,7 @@ function render_header() {
   } else text = 'connecting…';
   if (auth_failed && state !== 'connected') { state = 'disconnected'; text = 'disconnected · not authorised'; }
   if (box.dataset.state !== state) box.dataset.state = state;
+  document.body.classList.toggle('stale', state !== 'connected' && stream.ever_connected);
   set_text(box.querySelector('.conn-text'), text);
   box.title = stream.last_close ? `last close: code ${stream.last_close.code}${stream.last_close.reason ? ` (${stream.last_close.reason})` : ''}` : '';
   document.title = state === 'connected' ? `centralita · ${h?.node ?? 'live'}` : `centralita · ${state}`;
@@ -258,7 +271,7 @@ function render_kpis() {
   set_text($('registrations-count'), fmt_int(reg_total));
   let aors = 0;
   if (!capped) { const seen = new Set(); for (const b of m.bindings.values()) seen.add(b.aor); aors = seen.size; }
-  set_text($('registrations-sub'), capped ? `list capped at ${fmt_int(m.bindings.size)}` : `bindings · ${fmt_int(aors)} AOR${aors === 1 ? '' : 's'}`);
+  set_text($('registrations-sub'), capped ? `bindings · list holds ${fmt_int(m.bindings.size)}` : `bindings · ${fmt_int(aors)} AOR${aors === 1 ? '' : 's'}`);
   let ringing = 0;
   for (const c of m.calls.values()) if (c.state !== 'answered') ringing++;
   set_text($('calls-count'), fmt_int(m.calls.size));

@@ -18,7 +18,7 @@ function svg(tag, attrs = {}, parent = null) {
 function axis_max(peak) {
   const want = Math.max(peak, 4) / 4;
   const p = 10 ** Math.floor(Math.log10(want));
-  for (const m of [1, 2, 2.5, 5, 10]) {
+  for (const m of [1, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
     const step = m * p;
     if (step >= want && (step >= 1 ? Number.isInteger(step) : true)) return { max: step * 4, step };
   }

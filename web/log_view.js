@@ -5,6 +5,7 @@
 import { el, fmt_clock, fmt_duration, fmt_int, set_text, short_uri } from './format.js';
 
 const LOG_ROWS = 500;
+const NEW_ROWS_MAX = 120;   // rows added per redraw at most; the rest is counted in a marker row
 
 const BADGE = {
   REGISTER: 'ev-reg', UNREGISTER: 'ev-unreg', EXPIRED: 'ev-expired',
@@ -103,13 +104,20 @@ export class log_view {
       return;
     }
     this.meta_.classList.remove('warn');
-    // Newest first, matching, not yet shown, at most LOG_ROWS.
+    // Newest first, matching, not yet shown: at most LOG_ROWS on a rebuild, NEW_ROWS_MAX
+    // otherwise (at thousands of events a second nobody reads every row; the filter finds
+    // the ones that matter, and a marker row says how many were passed over).
     const fresh = [];
     const since = this.rebuild_ ? 0 : this.rendered_n_;
-    for (let i = log.length - 1; i >= 0 && fresh.length < LOG_ROWS; i--) {
+    const max = this.rebuild_ ? LOG_ROWS : NEW_ROWS_MAX;
+    let skipped = 0;
+    for (let i = log.length - 1; i >= 0; i--) {
       const entry = log[i];
       if (entry.n <= since) break;
-      if (this.matches_(entry)) fresh.push(entry);
+      if (!this.matches_(entry)) continue;
+      if (fresh.length < max) fresh.push(entry);
+      else if (this.rebuild_) break;
+      else skipped++;
     }
     this.rendered_n_ = newest;
     if (this.rebuild_) {
@@ -118,6 +126,7 @@ export class log_view {
     } else if (fresh.length) {
       const frag = document.createDocumentFragment();
       for (const entry of fresh) frag.appendChild(this.make_row_(entry.e));
+      if (skipped) frag.appendChild(el('li', 'ev-skip', `… ${fmt_int(skipped)} more event${skipped === 1 ? '' : 's'} not shown — filter to see them`));
       this.list_.prepend(frag);
       while (this.list_.childElementCount > LOG_ROWS) this.list_.lastElementChild.remove();
     }

@@ -33,6 +33,7 @@ export class model {
     this.registrations_capped = false;
     this.registrations_total = 0;   // the API's total at the last load
     this.event_times = [];          // browser receive times of live events, for events/s
+    this.busy = false;              // set by the app when events come too fast for row effects
     this.dirty = { bindings: true, calls: true, waits: true, log: true, chart: true, stats: true, header: true };
   }
 
@@ -98,10 +99,10 @@ export class model {
     }
     const a = e.attributes ?? {};
     switch (e.name) {
-      case 'REGISTER': this.on_register_(e, a); break;
+      case 'REGISTER': this.on_register_(e, a, replaying); break;
       case 'UNREGISTER':
       case 'EXPIRED': this.on_unregister_(a); break;
-      case 'CALL_START': this.on_call_start_(e, a); break;
+      case 'CALL_START': this.on_call_start_(e, a, replaying); break;
       case 'CALL_ANSWER': this.on_call_answer_(e, a); break;
       case 'CALL_END':
         if (this.calls.delete(a.call_id)) this.dirty.calls = true;
@@ -135,7 +136,7 @@ export class model {
   reapply(e) {
     const a = e.attributes ?? {};
     switch (e.name) {
-      case 'REGISTER': this.on_register_(e, a); break;
+      case 'REGISTER': this.on_register_(e, a, true); break;
       case 'UNREGISTER':
       case 'EXPIRED': this.on_unregister_(a); break;
       case 'CALL_START':
@@ -153,17 +154,19 @@ export class model {
     }
   }
 
-  on_register_(e, a) {
+  // changed_at: when the row appeared (it glows a moment), 0 for what a replay or snapshot brought.
+  on_register_(e, a, replaying) {
     const key = binding_key(a.aor, a.contact);
     const old = this.bindings.get(key);
-    if (!old && this.registrations_capped) return;   // the list is partial: do not grow it
+    // A capped list is a partial view: it takes new bindings only while below the cap.
+    if (!old && this.registrations_capped && this.bindings.size >= REGISTRATIONS_CAP) return;
     this.bindings.set(key, {
       aor: a.aor, contact: a.contact, transport: a.transport ?? '',
       source: a.source_ip ? `${a.source_ip}:${a.source_port}` : (old?.source ?? ''),
       source_ip: a.source_ip ?? '', source_port: a.source_port ?? '', user_agent: a.user_agent ?? '',
       instance: a.instance ?? '', pn_provider: a.pn_provider ?? '', pn_prid: a.pn_prid ?? '',
       expires_at: e.timestamp + Number(a.expires || 0) * 1000,
-      changed_at: old ? old.changed_at : Date.now(),
+      changed_at: old ? old.changed_at : (replaying ? 0 : Date.now()),
       refreshed_at: Date.now(),
     });
     this.dirty.bindings = true;
@@ -173,11 +176,11 @@ export class model {
     if (this.bindings.delete(binding_key(a.aor, a.contact))) this.dirty.bindings = true;
   }
 
-  on_call_start_(e, a) {
+  on_call_start_(e, a, replaying) {
     // RFC 3261 §12: a call is a dialog; the switch names it by its Call-ID.
     if (!this.calls.has(a.call_id)) {
       this.calls.set(a.call_id, { call_id: a.call_id, from: a.from, to: a.to, ruri: a.ruri, state: 'ringing',
-        started_ms: e.timestamp, answered_ms: 0, changed_at: Date.now() });
+        started_ms: e.timestamp, answered_ms: 0, changed_at: replaying ? 0 : Date.now() });
       this.dirty.calls = true;
     }
     const sec = Math.floor(e.timestamp / 1000);

@@ -3,8 +3,9 @@
 // Lossless reconnect: every event carries the node's sequence number; after a close the
 // stream reconnects with since=<last seq seen>, the switch replays what came after it and
 // says "missed" when its replay buffer no longer holds some of it. Backoff 1, 2, 4, 8, 10 s.
-// A switch that restarted numbers from 0 again: a hello whose seq is behind ours (or from
-// another node) is reported as a restart, and the app reloads its state from the API.
+// A switch that restarted numbers from 0 again: a hello with another "boot" time (or from
+// another node, or whose seq is behind ours) is reported as a restart, and the app reloads
+// its state from the API.
 // The first connection asks for since=0: the switch replays what its buffer holds, so the
 // page opens with a filled log and chart (a "missed" then only says the buffer wrapped).
 
@@ -24,6 +25,7 @@ export class event_stream {
     this.last_seq = null;         // last sequence number applied; null before any hello
     this.initial = true;          // until the first connection's replay is over
     this.node = null;
+    this.boot = null;             // the switch's start time (hello.boot): a new one is a restart
     this.replaying = false;
     this.ever_connected = false;
     this.last_close = null;       // {code, reason} of the last close
@@ -102,9 +104,12 @@ export class event_stream {
         this.h_.on_event(m, this.replaying);
         return;
       case 'hello': {
-        const restarted = this.node !== null && (m.node !== this.node || (this.last_seq !== null && m.seq < this.last_seq));
+        const restarted = this.node !== null && (m.node !== this.node
+          || (this.boot != null && m.boot != null && m.boot !== this.boot)
+          || (this.last_seq !== null && m.seq < this.last_seq));
         const resumed = this.node !== null && !restarted;
         this.node = m.node;
+        this.boot = m.boot;
         // Replayed events (seq > since) must not be taken for duplicates.
         this.last_seq = restarted ? m.seq : Math.min(this.sent_since_, m.seq);
         this.replaying = true;

@@ -8,6 +8,7 @@ const FLUSH_MS = 40;
 let stream = null;
 let queue = [];
 let timer = 0;
+let last_flush = 0;
 
 function snapshot() {
   const s = stream;
@@ -21,15 +22,18 @@ function flush() {
   if (!queue.length) return;
   const items = queue;
   queue = [];
+  last_flush = Date.now();
   postMessage({ items });
 }
 
-// Events wait for the next flush; anything else (hello, state change, missed, dropped)
-// goes out at once with the stream's state as it was at that moment.
+// Events wait for the next flush: at once (next turn) when the stream was quiet, so a
+// lone REGISTER shows without delay, else within FLUSH_MS together with the others.
+// Anything else (hello, state change, missed, dropped) goes out at once with the stream's
+// state as it was at that moment.
 function push(item, urgent) {
   queue.push(item);
   if (urgent) flush();
-  else if (!timer) timer = setTimeout(flush, FLUSH_MS);
+  else if (!timer) timer = setTimeout(flush, Date.now() - last_flush >= FLUSH_MS ? 0 : FLUSH_MS);
 }
 
 self.onmessage = (m) => {

@@ -22,8 +22,9 @@ function reconcile(parent, rows) {
   }
 }
 
-function flash(row, changed_at) {
-  if (changed_at && Date.now() - changed_at < NEW_FLASH_MS) {
+// A new row glows for a moment (not on a busy switch: every glow is a composited layer).
+function flash(row, changed_at, busy) {
+  if (!busy && changed_at && Date.now() - changed_at < NEW_FLASH_MS) {
     row.classList.add('row-new');
     setTimeout(() => row.classList.remove('row-new'), NEW_FLASH_MS);
   }
@@ -76,7 +77,7 @@ export class registrations_view {
       if (!r) {
         r = this.make_row_(b);
         this.rows_.set(key, r);
-        flash(r.tr, b.changed_at);
+        flash(r.tr, b.changed_at, this.m_.busy);
       } else if (r.b !== b) {
         this.fill_row_(r, b);
       }
@@ -91,7 +92,7 @@ export class registrations_view {
     const parts = [];
     if (this.terms_.length) parts.push(`${fmt_int(shown.length)} of ${fmt_int(all.size)} match`);
     if (shown.length > visible.length) parts.push(`showing the first ${fmt_int(visible.length)} — refine the search`);
-    if (this.m_.registrations_capped) parts.push(`list capped at ${fmt_int(all.size)} of ${fmt_int(this.m_.registrations_total)}`);
+    if (this.m_.registrations_capped) parts.push(`list capped at ${fmt_int(all.size)} bindings`);
     set_text(this.meta_, parts.join(' · '));
     this.meta_.classList.toggle('warn', this.m_.registrations_capped || shown.length > visible.length);
   }
@@ -169,7 +170,7 @@ export class calls_view {
         tr.dataset.callId = c.call_id;
         r = { tr, state, dur, shown_state: '' };
         this.rows_.set(c.call_id, r);
-        flash(tr, c.changed_at);
+        flash(tr, c.changed_at, this.m_.busy);
       }
       r.c = c;
       if (r.shown_state !== c.state) {

@@ -640,6 +640,8 @@ void switch_app::stop() {
   p.stopped = true;
   if (p.router)
     p.router->set_shards({});
+  if (p.web)  // its connections hold session actors: they go while the system runs
+    p.web->shutdown();
   if (p.system) {
     // Shards and registrars first, so every binding change they made is in
     // the store writer's mailbox before it is told to stop (it writes all

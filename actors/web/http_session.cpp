@@ -68,6 +68,7 @@ struct session_state {
   struct stream_sub {
     subscription_id id;
     std::string filter_text;
+    std::string event;  ///< the filter's event name, for {"unsubscribe": NAME}
   };
   std::vector<stream_sub> subs;
   std::vector<events::filter> stream_filters;  ///< for replay
@@ -209,6 +210,27 @@ struct session_state {
       finish();
   }
 
+  /// The dashboard's token cookie: a page opened as /?token=T gets it, so that
+  /// the files it loads (which cannot carry the token) are authorised too.
+  static std::string_view token_cookie(const http::request& req) {
+    auto* cookie = req.header_value("Cookie");
+    if (cookie == nullptr)
+      return {};
+    std::string_view rest = *cookie;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      auto item = rest.substr(0, semi);
+      while (!item.empty() && item.front() == ' ')
+        item.remove_prefix(1);
+      if (item.rfind("centralita_token=", 0) == 0)
+        return item.substr(17);
+      if (semi == std::string_view::npos)
+        break;
+      rest.remove_prefix(semi + 1);
+    }
+    return {};
+  }
+
   /// Why `req` may not be answered (a 401 or 403), or nothing.
   std::optional<http::response> refused(const http::request& req) const {
     auto& cfg = c().deps.cfg;
@@ -219,6 +241,8 @@ struct session_state {
         given = std::string_view(*auth).substr(7);
       else if (auto* q = req.query_value("token"))
         given = *q;
+      else
+        given = token_cookie(req);
       if (given.empty() || !same_secret(given, cfg.token)) {
         auto r = http::json_error(401, given.empty() ? "a bearer token is required"
                                                      : "the bearer token is not valid");
@@ -258,7 +282,14 @@ struct session_state {
     }
     busy = true;
     in_handle = true;
-    answer_request(self, c(), req, [this, keep_alive, head](http::response r) {
+    // A page opened with ?token= keeps it as a cookie (HttpOnly, SameSite=Strict:
+    // only this origin's own requests carry it) for the files and calls it makes.
+    bool set_cookie = c().require_token && req.query_value("token") != nullptr
+                      && req.header_value("Authorization") == nullptr;
+    answer_request(self, c(), req, [this, keep_alive, head, set_cookie](http::response r) {
+      if (set_cookie && r.status < 400)
+        r.headers.push_back({"Set-Cookie", "centralita_token=" + c().deps.cfg.token
+                                             + "; Path=/; HttpOnly; SameSite=Strict"});
       respond(r, keep_alive, head);
       busy = false;
       if (!in_handle)
@@ -344,6 +375,7 @@ struct session_state {
                {"node", c().deps.node},
                {"version", c().deps.version},
                {"seq", c().deps.event_stats->last_seq.load(std::memory_order_relaxed)},
+               {"boot", c().deps.boot_ms},
                {"replay_size", c().deps.replay_size}};
     send_notice(hello);
     for (auto& f : *filters)
@@ -372,7 +404,7 @@ struct session_state {
                 std::chrono::milliseconds{0}, c().deps.cfg.ws_queue * 2 + 64, true};
     s.stream = true;
     self->send(c().deps.events, std::move(s));
-    subs.push_back({sid, f.to_string()});
+    subs.push_back({sid, f.to_string(), f.event_name()});
     return sid;
   }
 
@@ -468,6 +500,10 @@ struct session_state {
   void overflow(uint64_t seq, uint64_t bus_dropped) {
     uint64_t count = pending_events + 1 + bus_dropped + held.size();
     uint64_t first = pending_events > 0 ? first_pending_seq : seq;
+    if (bus_dropped > 0)  // lost before this one, at the bus: right after what was sent
+      first = std::min(first, last_seq_sent + 1);
+    if (!held.empty())
+      first = std::min(first, held.front().ev->seq);
     uint64_t last = seq;
     for (auto& d : held)
       last = std::max(last, d.ev->seq);
@@ -563,10 +599,11 @@ struct session_state {
     if (auto it = j.find("unsubscribe"); it != j.end()) {
       std::size_t before = subs.size();
       for (auto s = subs.begin(); s != subs.end();) {
+        // The whole event name: "CALL" is no event, not CALL_START, CALL_ANSWER and CALL_END.
         bool match = it->is_number_unsigned() ? s->id == it->get<uint64_t>()
                      : it->is_string()
                        ? (it->get<std::string>() == "*"
-                          || s->filter_text.rfind(events::upper(it->get<std::string>()), 0) == 0)
+                          || s->event == events::upper(it->get<std::string>()))
                        : false;
         if (match) {
           self->send(c().deps.events, unsubscribe{s->id});

@@ -131,6 +131,9 @@ std::string render_metrics(const web_context& ctx) {
   w.family("centralita_stream_overflows_total", "Stream clients closed with 1008 (too slow).",
            "counter");
   w.sample("centralita_stream_overflows_total", {}, v(web.stream_overflows));
+  w.family("centralita_stream_protocol_errors_total",
+           "Stream clients closed for a WebSocket protocol error.", "counter");
+  w.sample("centralita_stream_protocol_errors_total", {}, v(web.stream_protocol_errors));
   w.family("centralita_http_requests_total", "HTTP requests received.", "counter");
   w.sample("centralita_http_requests_total", {}, v(web.requests));
   w.family("centralita_http_responses_total", "HTTP responses sent, by class.", "counter");

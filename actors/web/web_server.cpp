@@ -84,4 +84,8 @@ void web_server::start() {
   server_->start();
 }
 
+void web_server::shutdown() {
+  server_->shutdown(std::chrono::seconds{2});
+}
+
 } // namespace centralita::actors

@@ -63,6 +63,11 @@ struct web_deps {
   std::string node;
   std::string version;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// Wall clock at start, ms since the epoch: `hello`'s "boot", so a client
+  /// sees a restart (the sequence numbers start again).
+  int64_t boot_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
   std::shared_ptr<spdlog::logger> log;
 };
 
@@ -82,6 +87,9 @@ public:
   ~web_server();
   /// Arms the accepts on the reactors.
   void start();
+  /// Closes every connection and waits (bounded) for their handlers to go:
+  /// call while the actor system and the reactors still run.
+  void shutdown();
   drivers::endpoint local() const { return local_; }
   std::shared_ptr<web_counters> counters() const { return ctx_->counters; }
 

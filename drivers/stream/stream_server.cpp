@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 namespace centralita::drivers {
 
@@ -70,8 +71,20 @@ public:
   }
 
   void close(connection_id id) {
-    if (auto* c = lookup(id))
+    if (auto* c = lookup(id)) {
+      linger l{1, 0};  // an abort: drop what the kernel still holds for a peer that does not read
+      ::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
       begin_close(*c, 0);
+    }
+  }
+
+  void shutdown() {
+    for (auto& l : listeners_)
+      if (l->fd >= 0)
+        ::shutdown(l->fd, SHUT_RDWR);  // the multishot accept ends (EINVAL): not re-armed
+    for (auto& c : slots_)
+      if (c && c->in_use)
+        begin_close(*c, ECONNABORTED);
   }
 
 private:
@@ -297,6 +310,25 @@ stream_server::stream_server(std::vector<reactor*> reactors, options opts, facto
 stream_server::~stream_server() = default;
 
 result<endpoint> stream_server::listen(const endpoint& local) {
+  // SO_REUSEPORT lets every reactor listen on the address, but it would also
+  // let a second process of the same user share it and take half the
+  // connections. A plain bind first tells whether someone holds it already.
+  if (local.port() != 0) {
+    int probe = ::socket(local.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe >= 0) {
+      int one = 1;
+      ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      if (local.family() == AF_INET6)
+        ::setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+      int rc = ::bind(probe, local.data(), local.size());
+      int err = errno;
+      ::close(probe);
+      if (rc != 0 && err == EADDRINUSE) {
+        errno = EADDRINUSE;
+        return error{errc::io_error, "bind tcp:" + local.to_string() + ": " + std::strerror(err)};
+      }
+    }
+  }
   endpoint bound = local;
   for (auto& e : engines_) {
     auto b = e->listen(bound);
@@ -324,6 +356,17 @@ void stream_server::send(connection_id id, std::string bytes, bool close_after) 
   }
   e->owner_reactor().post(
     [e, id, b = std::move(bytes), close_after]() mutable { e->send(id, std::move(b), close_after); });
+}
+
+void stream_server::shutdown(std::chrono::milliseconds limit) {
+  for (auto& e : engines_) {
+    auto* p = e.get();
+    p->owner_reactor().post([p] { p->shutdown(); });
+  }
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (counters_.open.load(std::memory_order_acquire) > 0
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
 }
 
 void stream_server::close(connection_id id) {

@@ -13,6 +13,7 @@
 #include "protocols/util/result.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -69,8 +70,13 @@ public:
   /// Any thread: queue `bytes` on `id` (dropped when it is gone); with
   /// `close_after`, close once everything queued is written.
   void send(connection_id id, std::string bytes, bool close_after = false);
-  /// Any thread: close now (queued bytes not yet written are discarded).
+  /// Any thread: close now (queued bytes not yet written are discarded, and
+  /// the kernel's too: the peer gets a reset).
   void close(connection_id id);
+  /// Any thread but a reactor's: stops accepting, closes every connection
+  /// and waits (bounded) until each handler got on_closed and is gone. Call
+  /// it while the reactors still run, before what the handlers refer to goes.
+  void shutdown(std::chrono::milliseconds limit);
 
   const stream_counters& counters() const noexcept { return counters_; }
 

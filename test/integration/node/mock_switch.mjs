@@ -24,7 +24,7 @@
 //                 close    (close every stream client, 1001: the page reconnects with since=)
 //                 forget N (forget the oldest N replay events so the next reconnect is "missed")
 //   HTTP:         POST or GET /mock/register?aor=AOR[&contact=C]   (also /mock/unregister,
-//                 /mock/drop, /mock/close) — no auth needed.
+//                 /mock/drop, /mock/close, /mock/forget?n=N) — no auth needed.
 
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -413,6 +413,7 @@ function control(url) {
   if (op === 'unregister' && aor) return unregister(aor, contact), {};
   if (op === 'drop') return drop_all(), {};
   if (op === 'close') return close_all(), {};
+  if (op === 'forget') return forget(Number(url.searchParams.get('n')) || 0), {};
   return null;
 }
 
@@ -459,6 +460,12 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 
+// Forget the oldest n replay events (0: all), so a client resuming before them is "missed".
+function forget(n) {
+  n = Math.min(replay.length, n || replay.length);
+  if (n) forgotten_up_to = replay.splice(0, n).at(-1).seq;
+}
+
 function drop_all() { for (const c of clients) c.drop(Math.max(1, seq - 41), seq); }
 function close_all() { for (const c of clients) c.ws.close(1001, 'going away'); }
 
@@ -488,10 +495,8 @@ rl.on('line', (line) => {
   else if (cmd === 'burst') for (let i = 0; i < Number(a); i++) random_event();
   else if (cmd === 'drop') drop_all();
   else if (cmd === 'close') close_all();
-  else if (cmd === 'forget') {
-    const n = Math.min(replay.length, Number(a) || replay.length);
-    if (n) forgotten_up_to = replay.splice(0, n).at(-1).seq;
-  } else if (cmd) console.error(`mock: unknown command: ${line}`);
+  else if (cmd === 'forget') forget(Number(a) || 0);
+  else if (cmd) console.error(`mock: unknown command: ${line}`);
 });
 rl.on('close', () => {});   // stdin closed (e.g. </dev/null): keep serving
 
