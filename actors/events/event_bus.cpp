@@ -214,14 +214,14 @@ struct event_bus_state {
       who.inflight->fetch_add(1, std::memory_order_relaxed);
       auto token = std::make_shared<inflight_token>(who.inflight);
       auto target = it->second.subscriber;
-      if (last)
-        remove(it);
-      stats().delivered.fetch_add(1, std::memory_order_relaxed);
       event_delivery d{id, shared, last, std::move(token), nullptr, 0};
       if (who.stream) {
         d.json = json_of();
         d.dropped_before = std::exchange(who.dropped_since_delivery, 0);
       }
+      if (last)
+        remove(it);  // may take `who` with it: nothing of it is read after this
+      stats().delivered.fetch_add(1, std::memory_order_relaxed);
       self->send(target, std::move(d));
     }
   }

@@ -1,5 +1,7 @@
 #include "drivers/stream/stream_server.hpp"
 
+#include "drivers/net/tcp_listener.hpp"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -28,30 +30,15 @@ public:
   reactor& owner_reactor() { return reactor_; }
 
   result<endpoint> listen(const endpoint& local) {
-    int fd = ::socket(local.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-      return error{errc::io_error, std::string("socket: ") + std::strerror(errno)};
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (local.family() == AF_INET6)
-      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (::bind(fd, local.data(), local.size()) < 0 || ::listen(fd, 1024) < 0) {
-      auto e = error{errc::io_error, "bind/listen tcp:" + local.to_string() + ": "
-                                       + std::strerror(errno)};
-      ::close(fd);
-      return e;
-    }
-    sockaddr_storage bound{};
-    socklen_t len = sizeof(bound);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+    auto opened = open_tcp_listener(local);
+    if (!opened)
+      return opened.err();
     auto l = std::make_unique<listener>();
     l->eng = this;
-    l->fd = fd;
-    l->local = endpoint(reinterpret_cast<sockaddr*>(&bound), len);
-    auto out = l->local;
+    l->fd = opened->fd;
+    l->local = opened->local;
     listeners_.push_back(std::move(l));
-    return out;
+    return opened->local;
   }
 
   void start() {
@@ -150,11 +137,7 @@ private:
       ::close(fd);  // refuse rather than degrade everyone
       return;
     }
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len);
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto peer = accepted_peer(fd);
     uint32_t slot;
     if (!free_.empty()) {
       slot = free_.back();
@@ -184,7 +167,7 @@ private:
     n.accepted.fetch_add(1, std::memory_order_relaxed);
     n.open.fetch_add(1, std::memory_order_relaxed);
     auto id = connection_id::make(reactor_.index(), c.slot, c.generation);
-    c.handler = owner_.make_(id, endpoint(reinterpret_cast<sockaddr*>(&peer), len), local);
+    c.handler = owner_.make_(id, peer, local);
     if (!c.handler) {
       begin_close(c, 0);
       return;

@@ -1,5 +1,7 @@
 #include "drivers/transport/tcp_engine.hpp"
 
+#include "drivers/net/tcp_listener.hpp"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -11,10 +13,6 @@
 namespace centralita::drivers {
 
 namespace {
-
-std::string sys_error(const std::string& what) {
-  return what + ": " + std::strerror(errno);
-}
 
 // After a 513 or a framing error the sink gets this long to write its
 // answer (with close_after) before the connection is closed regardless.
@@ -37,33 +35,15 @@ tcp_engine::~tcp_engine() {
 }
 
 result<endpoint> tcp_engine::listen(const endpoint& local) {
-  int fd = ::socket(local.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return error{errc::io_error, sys_error("socket")};
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  // One listener per reactor on the same address: the kernel balances accepts.
-  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
-    ::close(fd);
-    return error{errc::io_error, sys_error("setsockopt(SO_REUSEPORT)")};
-  }
-  if (local.family() == AF_INET6)
-    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  if (::bind(fd, local.data(), local.size()) < 0 || ::listen(fd, 1024) < 0) {
-    auto e = error{errc::io_error, sys_error("bind/listen tcp:" + local.to_string())};
-    ::close(fd);
-    return e;
-  }
-  sockaddr_storage bound{};
-  socklen_t len = sizeof(bound);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  auto opened = open_tcp_listener(local);
+  if (!opened)
+    return opened.err();
   auto l = std::make_unique<listener>();
   l->engine = this;
-  l->fd = fd;
-  l->local = endpoint(reinterpret_cast<sockaddr*>(&bound), len);
-  auto result_endpoint = l->local;
+  l->fd = opened->fd;
+  l->local = opened->local;
   listeners_.push_back(std::move(l));
-  return result_endpoint;
+  return opened->local;
 }
 
 void tcp_engine::start() {
@@ -83,14 +63,9 @@ void tcp_engine::listener::on_completion(reactor& r, const io_uring_cqe& cqe) {
     if (engine->live_ >= engine->opts_.tcp_max_connections) {
       ::close(cfd);  // over the limit: refuse rather than degrade everyone
     } else {
-      sockaddr_storage peer{};
-      socklen_t len = sizeof(peer);
-      ::getpeername(cfd, reinterpret_cast<sockaddr*>(&peer), &len);
-      int one = 1;
-      ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      auto peer = accepted_peer(cfd);
       engine->counters_.tcp_accepted.fetch_add(1, std::memory_order_relaxed);
-      engine->add_connection(cfd, endpoint(reinterpret_cast<sockaddr*>(&peer), len), local,
-                             false);
+      engine->add_connection(cfd, peer, local, false);
     }
   }
   if ((cqe.flags & IORING_CQE_F_MORE) == 0 && cqe.res != -ECANCELED && cqe.res != -EBADF

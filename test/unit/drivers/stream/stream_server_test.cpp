@@ -3,6 +3,8 @@
 // reported, close_after, close from either side, the connection limit.
 #include "drivers/stream/stream_server.hpp"
 
+#include "test/unit/drivers/reactor_thread.hpp"
+
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -61,21 +63,6 @@ private:
   journal& j_;
 };
 
-class reactor_thread {
-public:
-  explicit reactor_thread(reactor& r) : r_(r) { thread_ = std::thread([this] { r_.run(stop_); }); }
-  ~reactor_thread() {
-    stop_.store(true);
-    r_.post([] {});
-    thread_.join();
-  }
-
-private:
-  reactor& r_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 int connect_to(const endpoint& to) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{5, 0};
@@ -126,7 +113,7 @@ protected:
     ASSERT_TRUE(bound) << bound.err().reason;
     local_ = *bound;
     server_->start();
-    thread_ = std::make_unique<reactor_thread>(*reactor_);
+    thread_ = std::make_unique<centralita::test::reactor_thread>(*reactor_);
   }
 
   void TearDown() override {
@@ -142,7 +129,7 @@ protected:
   journal j_;
   std::unique_ptr<reactor> reactor_;
   std::unique_ptr<stream_server> server_;
-  std::unique_ptr<reactor_thread> thread_;
+  std::unique_ptr<centralita::test::reactor_thread> thread_;
   endpoint local_;
 };
 

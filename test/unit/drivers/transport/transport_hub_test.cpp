@@ -2,6 +2,8 @@
 // (split, pipelined, keep-alive, oversized), idle timeout, cross-thread sends.
 #include "drivers/transport/transport_hub.hpp"
 
+#include "test/unit/drivers/reactor_thread.hpp"
+
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -92,24 +94,6 @@ private:
   std::vector<std::pair<endpoint, int>> unreachable_;
 };
 
-/// One reactor driven by its own thread, as a scheduler worker would.
-class reactor_thread {
-public:
-  explicit reactor_thread(reactor& r) : r_(r) {
-    thread_ = std::thread([this] { r_.run(stop_); });
-  }
-  ~reactor_thread() {
-    stop_.store(true);
-    r_.post([] {});
-    thread_.join();
-  }
-
-private:
-  reactor& r_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 std::string sip(std::string_view body = "") {
   return "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nCall-ID: a\r\n"
          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
@@ -168,7 +152,7 @@ protected:
     ASSERT_TRUE(t) << t.err().reason;
     tcp_ = *t;
     hub_->start();
-    thread_ = std::make_unique<reactor_thread>(*reactor_);
+    thread_ = std::make_unique<centralita::test::reactor_thread>(*reactor_);
   }
   void TearDown() override {
     thread_.reset();
@@ -180,7 +164,7 @@ protected:
   transport_options opts_;
   std::unique_ptr<reactor> reactor_;
   std::unique_ptr<transport_hub> hub_;
-  std::unique_ptr<reactor_thread> thread_;
+  std::unique_ptr<centralita::test::reactor_thread> thread_;
   endpoint udp_, tcp_;
 };
 
