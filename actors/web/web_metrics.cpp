@@ -149,16 +149,19 @@ std::string render_metrics(const web_context& ctx) {
     w.sample("centralita_http_connections_refused_total", {}, v(sc.refused));
   }
 
-  if (d.push) {
-    w.family("centralita_push_sent_total", "Push notifications a provider accepted.", "counter");
-    w.sample("centralita_push_sent_total", {}, v(d.push->sent));
-    w.family("centralita_push_failed_total", "Push notifications that failed for good.", "counter");
-    w.sample("centralita_push_failed_total", {}, v(d.push->failed));
-    w.family("centralita_push_retried_total", "Push attempts after the first.", "counter");
-    w.sample("centralita_push_retried_total", {}, v(d.push->retried));
-    w.family("centralita_push_woke_total", "Devices that registered after a push.", "counter");
-    w.sample("centralita_push_woke_total", {}, v(d.push->woke));
-  }
+  // Always there (zero without push providers): a dashboard's query should
+  // not depend on the configuration.
+  auto push = [&](const std::atomic<uint64_t> push_counters::*field) {
+    return d.push ? v((*d.push).*field) : 0.0;
+  };
+  w.family("centralita_push_sent_total", "Push notifications a provider accepted.", "counter");
+  w.sample("centralita_push_sent_total", {}, push(&push_counters::sent));
+  w.family("centralita_push_failed_total", "Push notifications that failed for good.", "counter");
+  w.sample("centralita_push_failed_total", {}, push(&push_counters::failed));
+  w.family("centralita_push_retried_total", "Push attempts after the first.", "counter");
+  w.sample("centralita_push_retried_total", {}, push(&push_counters::retried));
+  w.family("centralita_push_woke_total", "Devices that registered after a push.", "counter");
+  w.sample("centralita_push_woke_total", {}, push(&push_counters::woke));
 
   w.family("centralita_reactor_queue_depth", "Functions posted to a worker's reactor, not yet run.",
            "gauge");

@@ -24,14 +24,16 @@
 
 import signal
 import sys
+import re
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
-from centralita_test import (Checks, Switch, check_clean_exit, main, new_branch,  # noqa: E402
+from centralita_test import (HOST, Checks, Switch, check_clean_exit, main, new_branch,  # noqa: E402
                              new_call_id, new_tag, tag_of)
 from sip_core import (SCENARIOS, LoggedUdp, PyUas, SippUas, invite_request,  # noqa: E402
                       register_request, run_uac, status_of)
@@ -120,6 +122,12 @@ def wait_for_register(checks: Checks, args) -> None:
             checks.check(f"{label}: the script saw the REGISTER event and relayed",
                          switch.wait_for_log(r"bob@127\.0\.0\.1 registered from .* - relaying", 5),
                          switch.stderr_tail())
+            with urllib.request.urlopen(f"http://{HOST}:{switch.http_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            woke = re.search(r"^centralita_wakeup_latency_seconds_count (\S+)$", text, re.M)
+            checks.check(f"{label}: /metrics counts the wake-up in centralita_wakeup_latency_seconds "
+                         f"(count {woke.group(1) if woke else None})",
+                         woke is not None and float(woke.group(1)) >= 1)
         finally:
             uas.stop()
             uas.cleanup()
