@@ -98,7 +98,15 @@ result<std::unique_ptr<reactor>> reactor::create(unsigned index, const options& 
   // pending task work and flush it. Not SINGLE_ISSUER: the main thread sets
   // the ring up before the worker thread takes it over.
   params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-  int rc = io_uring_queue_init_params(opts.entries, &r->ring_, &params);
+  int rc = -EINVAL;
+  if (opts.single_issuer) {
+    io_uring_params single{};
+    single.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN
+                   | IORING_SETUP_TASKRUN_FLAG;
+    rc = io_uring_queue_init_params(opts.entries, &r->ring_, &single);
+  }
+  if (rc == -EINVAL)
+    rc = io_uring_queue_init_params(opts.entries, &r->ring_, &params);
   if (rc == -EINVAL) {  // older kernels: retry without the optional flags
     params = {};
     rc = io_uring_queue_init_params(opts.entries, &r->ring_, &params);

@@ -50,6 +50,15 @@ public:
 
   struct options {
     unsigned entries = 4096;
+    /// The ring is created by, and only ever entered from, the thread that
+    /// runs it (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+    /// Linux 6.1): completions are then processed only when that thread asks
+    /// for them, so a wait for N completions wakes it once instead of once
+    /// per completion. For a thread that owns its reactor from creation on
+    /// (the load generator); scheduler workers take over a ring the main
+    /// thread set up, so they leave this off. Falls back to the default
+    /// flags when the kernel refuses them.
+    bool single_issuer = false;
   };
 
   static result<std::unique_ptr<reactor>> create(unsigned index, const options& opts);

@@ -1,0 +1,254 @@
+// centralita-bench: the bundled SIP load generator (docs/load-testing.md).
+// Parses the command line, sets the scenario and the engine up, waits for
+// the run (Ctrl-C once: stop starting; twice: abort), prints the report.
+#include "bench/loadgen/cli.hpp"
+#include "bench/loadgen/engine.hpp"
+#include "bench/loadgen/report.hpp"
+#include "bench/loadgen/scenario.hpp"
+#include "bench/loadgen/users.hpp"
+#include "drivers/uring/reactor.hpp"
+
+#include <netdb.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+using namespace centralita;
+using namespace centralita::loadgen;
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_setup = 1;
+constexpr int exit_usage = 2;
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "centralita-bench: %s\nTry 'centralita-bench --help'.\n", message.c_str());
+  return exit_usage;
+}
+
+int setup_failed(const std::string& message) {
+  std::fprintf(stderr, "centralita-bench: %s\n", message.c_str());
+  return exit_setup;
+}
+
+std::optional<drivers::endpoint> resolve(const std::string& host, uint16_t port) {
+  if (auto e = drivers::endpoint::from(host, port))
+    return e;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr)
+    return std::nullopt;
+  drivers::endpoint e(res->ai_addr, res->ai_addrlen);
+  ::freeaddrinfo(res);
+  return drivers::endpoint::from(e.address(), port);
+}
+
+/// The local address the kernel would send to `target` from (a connected
+/// UDP socket sends nothing).
+std::optional<drivers::endpoint> route_source(const drivers::endpoint& target) {
+  int fd = ::socket(target.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return std::nullopt;
+  std::optional<drivers::endpoint> out;
+  if (::connect(fd, target.data(), target.size()) == 0) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof(local);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
+      out = drivers::endpoint(reinterpret_cast<sockaddr*>(&local), len);
+  }
+  ::close(fd);
+  return out;
+}
+
+double self_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return std::nullopt;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  auto cli = parse_cli(args);
+  if (cli.what == cli_result::action::help) {
+    std::fputs(usage_text().c_str(), stdout);
+    return exit_ok;
+  }
+  if (cli.what == cli_result::action::usage_error)
+    return usage(cli.message);
+  const auto& o = cli.opts;
+
+  // The scenario.
+  auto target = parse_target(o.target);  // checked by parse_cli
+  target_params tp{target->uri, target->host};
+  std::unique_ptr<scenario> scen;
+  if (o.scenario == "options") {
+    scen = make_options_scenario(tp);
+  } else {
+    register_params rp;
+    rp.target = tp;
+    rp.domain = o.domain;
+    rp.expires = o.expires;
+    rp.unregister = o.unregister;
+    if (!o.users.empty()) {
+      auto range = user_range::parse(o.users);
+      if (!range)
+        return usage("--users: " + range.err().reason);
+      rp.users = user_source(std::move(range.value()), o.password);
+    } else {
+      auto text = read_file(o.users_csv);
+      if (!text)
+        return usage("--users-csv: cannot read " + o.users_csv);
+      auto list = parse_users_csv(*text);
+      if (!list)
+        return usage("--users-csv: " + o.users_csv + ": " + list.err().reason);
+      rp.users = user_source(std::move(list.value()));
+    }
+    scen = make_register_scenario(std::move(rp));
+  }
+
+  // Where to, and from where.
+  auto features = drivers::probe_uring();
+  if (!features.available)
+    return setup_failed(features.why_unavailable);
+  auto remote = resolve(target->host, target->port);
+  if (!remote)
+    return setup_failed("cannot resolve " + target->host);
+  std::optional<drivers::endpoint> local;
+  if (!o.local_ip.empty()) {
+    local = drivers::endpoint::from(o.local_ip, 0);
+    if (!local)
+      return usage("--local-ip: not an IP address: '" + o.local_ip + "'");
+  } else {
+    local = route_source(*remote);
+    if (!local)
+      return setup_failed("no route to " + remote->to_string());
+  }
+
+  engine_config cfg;
+  cfg.target = *remote;
+  cfg.target_name = target->uri;
+  cfg.local = *local;
+  cfg.sockets = o.sockets;
+  if (o.ramp) {
+    cfg.pace = pacer::ramp(o.ramp->from, o.ramp->to,
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::duration<double>(o.ramp->seconds)));
+    cfg.rate_offered = o.ramp->to;
+  } else {
+    cfg.pace = pacer::fixed(o.rate);
+    cfg.rate_offered = o.rate;
+  }
+  cfg.count = o.count.value_or(0);
+  if (o.duration_s)
+    cfg.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(*o.duration_s));
+  cfg.max_inflight = o.max_inflight;
+  cfg.retransmit = o.retransmit;
+  cfg.t1 = std::chrono::milliseconds{o.t1_ms};
+  cfg.t2 = std::chrono::milliseconds{o.t2_ms};
+  cfg.timeout = std::chrono::milliseconds{o.timeout_ms};
+  cfg.progress = o.progress.value_or(::isatty(STDERR_FILENO) == 1);
+
+  std::optional<process_sample> target_before;
+  if (o.target_pid != 0) {
+    target_before = sample_process(o.target_pid);
+    if (!target_before)
+      return setup_failed("--target-pid: no process " + std::to_string(o.target_pid));
+  }
+
+  // Ctrl-C and SIGTERM are read here, never delivered to the reactor thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto created = engine::create(cfg, *scen);
+  if (!created)
+    return setup_failed(created.err().reason);
+  auto& eng = *created.value();
+
+  double cpu_before = self_cpu_s();
+  eng.start();
+  int interrupts = 0;
+  while (!eng.wait(std::chrono::milliseconds{100})) {
+    timespec zero{};
+    siginfo_t info{};
+    if (sigtimedwait(&signals, &info, &zero) > 0) {
+      if (++interrupts == 1) {
+        std::fprintf(stderr, "\ncentralita-bench: stopping: no new attempts; waiting for "
+                             "those in progress (again to abort)\n");
+        eng.stop_starting();
+      } else {
+        eng.abort();
+      }
+    }
+  }
+  double cpu_after = self_cpu_s();
+
+  auto rep = eng.report();
+  auto extra = eng.extras();
+  double per = static_cast<double>(rep.succeeded > 0 ? rep.succeeded : rep.attempted);
+  if (per > 0)
+    rep.self_cpu_us_per_op = (cpu_after - cpu_before) * 1e6 / per;
+  if (target_before) {
+    if (auto after = sample_process(o.target_pid)) {
+      if (rep.succeeded > 0)
+        rep.target_cpu_us_per_op = (after->cpu_s - target_before->cpu_s) * 1e6
+                                   / static_cast<double>(rep.succeeded);
+      rep.target_rss_bytes = after->rss_bytes;
+    } else {
+      std::fprintf(stderr, "centralita-bench: the target process %d is gone\n", o.target_pid);
+    }
+  }
+
+  bool json_stdout = o.json_path == "-";
+  if (!o.json_path.empty()) {
+    auto text = to_json(rep).dump(2) + "\n";
+    if (json_stdout) {
+      std::fputs(text.c_str(), stdout);
+    } else {
+      std::ofstream out(o.json_path, std::ios::binary | std::ios::trunc);
+      out << text;
+      if (!out)
+        std::fprintf(stderr, "centralita-bench: --json: cannot write %s\n", o.json_path.c_str());
+    }
+  }
+  // The table goes to stdout, or to stderr when stdout carries the JSON.
+  std::fputs(summary_table(rep).c_str(), json_stdout ? stderr : stdout);
+  if (extra.stray > 0)
+    std::fprintf(stderr, "note: %llu answers matched no transaction in progress (late "
+                         "retransmissions, or not ours)\n",
+                 static_cast<unsigned long long>(extra.stray));
+  if (extra.no_buffers > 0)
+    std::fprintf(stderr, "note: the receive buffers ran out %llu times (the kernel dropped "
+                         "answers)\n", static_cast<unsigned long long>(extra.no_buffers));
+  if (extra.send_errors > 0)
+    std::fprintf(stderr, "note: %llu sends failed\n",
+                 static_cast<unsigned long long>(extra.send_errors));
+  if (rep.attempted > 0 && extra.responses == 0)
+    return setup_failed("no answer from " + target->uri + " (" + remote->to_string()
+                        + (extra.unreachable > 0 ? ": port unreachable)" : ")"));
+  return exit_ok;
+}

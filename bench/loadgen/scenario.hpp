@@ -1,0 +1,112 @@
+#pragma once
+
+// A load-generator scenario: what one attempt sends and when it has
+// succeeded. The engine (engine.hpp) owns the sockets, the client
+// transactions (branches, Timer E retransmissions, timeouts) and the
+// counters; a scenario only writes requests and judges final responses,
+// through `client_ops`. So a scenario's state machine is unit-tested with a
+// fake `client_ops`, without sockets or a clock.
+//
+// An attempt lives in a slot (0 <= slot < the concurrency cap) from begin()
+// until it calls finish(); a slot runs one client transaction at a time.
+
+#include "bench/loadgen/sip_scan.hpp"
+#include "bench/loadgen/users.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace centralita::loadgen {
+
+/// What a scenario may do (implemented by the engine; by a fake in tests).
+class client_ops {
+public:
+  /// The Via sent-by of the slot's socket: "127.0.0.1:40312".
+  virtual std::string_view sent_by(uint32_t slot) const = 0;
+  /// A fresh branch for the slot's next transaction (valid until the next call).
+  virtual std::string_view next_branch(uint32_t slot) = 0;
+  /// The slot's request buffer, emptied: the scenario writes the request into
+  /// it (with the branch from next_branch()) and then calls send().
+  virtual std::string& request(uint32_t slot) = 0;
+  /// Starts the slot's client transaction with the request just written
+  /// (RFC 3261 §17.1.2 for non-INVITE): responses whose CSeq method is not
+  /// `method` do not match it.
+  virtual void send(uint32_t slot, std::string_view method) = 0;
+  /// Records now − the attempt's start in the "response" latency histogram.
+  virtual void record_latency(uint32_t slot) = 0;
+  /// Ends the attempt: success when `failure_cause` is empty, else counted
+  /// under that cause ("timeout", "transport", "404", ...).
+  virtual void finish(uint32_t slot, std::string_view failure_cause) = 0;
+  /// A per-run token for Call-IDs and tags (8 hex digits).
+  virtual std::string_view run_token() const = 0;
+
+protected:
+  ~client_ops() = default;
+};
+
+class scenario {
+public:
+  virtual ~scenario() = default;
+  virtual std::string_view name() const = 0;
+  /// The engine will use slots [0, n): size per-slot state once.
+  virtual void resize(std::size_t slots) = 0;
+  /// Which local socket attempt `number` uses (register: by user, so that a
+  /// user's Contact is the same on every refresh). Runs of `socket_run`
+  /// consecutive attempts share a socket: the requests of one tick then go
+  /// out from one source port, to one worker of a SO_REUSEPORT target, which
+  /// wakes one thread per burst instead of all of them (on loopback the
+  /// sender pays for those wake-ups); over a second, the sockets take turns.
+  virtual unsigned socket_for(uint64_t number, unsigned sockets) const {
+    return static_cast<unsigned>((number / socket_run) % sockets);
+  }
+  static constexpr uint64_t socket_run = 32;
+  /// Attempt `number` (0-based) starts in `slot`: write and send its first request.
+  virtual void begin(client_ops& ops, uint32_t slot, uint64_t number) = 0;
+  /// A final response (>= 200) matched the slot's current transaction.
+  virtual void on_final(client_ops& ops, uint32_t slot, const scanned_response& r) = 0;
+  /// The slot's transaction got no final answer in time (Timer F, RFC 3261 §17.1.2.2).
+  virtual void on_timeout(client_ops& ops, uint32_t slot) { ops.finish(slot, "timeout"); }
+  /// The network said the target is unreachable (ICMP; RFC 3261 §8.1.3.1).
+  virtual void on_transport_error(client_ops& ops, uint32_t slot) { ops.finish(slot, "transport"); }
+};
+
+/// Appends `v` in lowercase hex without leading zeros (Call-IDs, tags).
+inline void append_hex(std::string& out, uint64_t v) {
+  static constexpr char hex[] = "0123456789abcdef";
+  char buf[16];
+  int n = 0;
+  do {
+    buf[n++] = hex[v & 0xf];
+    v >>= 4;
+  } while (v != 0);
+  while (n > 0)
+    out += buf[--n];
+}
+
+/// What every scenario knows of the target.
+struct target_params {
+  std::string uri;     ///< "sip:127.0.0.1:5060": Request-URI of OPTIONS, To of both
+  std::string host;    ///< "127.0.0.1" (the domain, unless --domain says otherwise)
+};
+
+/// `options`: one OPTIONS per attempt (RFC 3261 §11); success is 2xx.
+std::unique_ptr<scenario> make_options_scenario(target_params target);
+
+struct register_params {
+  target_params target;
+  std::string domain;          ///< AoR domain; empty: target.host
+  user_source users;
+  uint32_t expires = 3600;     ///< Expires of the REGISTER (RFC 3261 §10.2.1.1)
+  bool unregister = false;     ///< afterwards, REGISTER with Expires: 0 (§10.2.2)
+};
+
+/// `register`: REGISTER user n % users; on 401/407 one retry with digest
+/// credentials (RFC 3261 §22.2, MD5 / SHA-256 per RFC 8760); success is a 200
+/// after at most one challenge (latency: first REGISTER to that 200); with
+/// `unregister`, then REGISTER Expires: 0 (credentials sent up front with the
+/// same nonce, nc=2) which must also end in 200 (else "unregister:<cause>").
+std::unique_ptr<scenario> make_register_scenario(register_params params);
+
+} // namespace centralita::loadgen
