@@ -284,8 +284,23 @@ class UacRun:
         return (f"UAC command: {' '.join(r.command)}\nUAC exit code {r.exit_code}, created {r.created}, "
                 f"successful {r.successful}, failed {r.failed} {r.failed_detail or ''}, "
                 f"{r.elapsed_s:.1f} s{' (killed: wall-clock timeout)' if r.timed_out else ''}\n"
-                f"--- UAC output tail ---\n{r.output_tail}\n"
+                f"--- UAC output tail ---\n{r.output_tail}\n{self.failed_call_traces()}"
                 f"--- UAC messages (first {limit} chars) ---\n{self.messages[:limit]}")
+
+    def failed_call_traces(self, limit: int = 12000) -> str:
+        """The trace of every call sipp's errors name (Call-Id: X, ...), in order: the calls
+        that failed are rarely among the first messages of a long run."""
+        ids = list(dict.fromkeys(re.findall(r"Call-Id: (\S+?),", self.result.output_tail)))
+        if not ids or not self.messages:
+            return ""
+        out = []
+        for call_id in ids:
+            pattern = re.compile(rf"^(?:Call-ID|i)\s*:\s*{re.escape(call_id)}\s*$", re.I | re.M)
+            blocks = [b.strip("\n") for b in re.split(r"\n(?=-{20,} )", "\n" + self.messages)
+                      if pattern.search(b)]
+            out.append(f"--- trace of failed call {call_id} ({len(blocks)} messages) ---\n"
+                       + "\n\n".join(blocks))
+        return "\n".join(out)[:limit] + "\n"
 
 
 def run_uac(scenario: str, switch_port: int, *, service: str = "bob", transport: str = "u1",
