@@ -1,22 +1,26 @@
 #include "bench/loadgen/cli.hpp"
 
+#include "bench/loadgen/events_config.hpp"
+
 #include <toml++/toml.h>
 
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <initializer_list>
+#include <optional>
 #include <sstream>
 
 namespace centralita::loadgen {
 
 namespace {
 
-constexpr std::string_view implemented[] = {"options", "register"};
-constexpr std::string_view planned[] = {"call", "push-wake", "events"};
+constexpr std::string_view implemented[] = {"options", "register", "call", "events"};
+constexpr std::string_view planned[] = {"push-wake"};
 
 /// Flags that take no value (in a config file: `key = true`).
-constexpr std::string_view switches[] = {"no-retransmit", "unregister", "progress",
-                                         "no-progress", "help"};
+constexpr std::string_view switches[] = {"no-retransmit", "unregister", "progress", "no-uas-register",
+                                         "no-progress", "help", "knee"};
 
 bool is_switch(std::string_view key) {
   for (auto s : switches)
@@ -103,6 +107,7 @@ outcome apply_setting(bench_options& o, std::string_view key, std::string_view v
 
   if (key == "rate") {
     o.ramp.reset();  // the last pacing given wins
+    o.rate_given = true;
     return positive_double(o.rate);
   }
   if (key == "ramp") {
@@ -150,6 +155,14 @@ outcome apply_setting(bench_options& o, std::string_view key, std::string_view v
     return positive_u64(o.t2_ms, 600'000);
   if (key == "no-retransmit")
     return boolean(o.retransmit, true);
+  if (key == "tick-us") {
+    if (!parse_u64(value, n) || n > 100'000) {
+      why = "expected microseconds from 0 to 100000, got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    o.tick_us = n;
+    return outcome::ok;
+  }
   if (key == "transport") {
     if (value == "udp" || value == "UDP") {
       o.transport = "udp";
@@ -164,6 +177,50 @@ outcome apply_setting(bench_options& o, std::string_view key, std::string_view v
   }
   if (key == "json")
     return text(o.json_path);
+  if (key == "html")
+    return text(o.html_path);
+  // find-the-knee (docs/load-testing.md, "Finding the knee")
+  if (key == "knee")
+    return boolean(o.knee, false);
+  if (key == "knee-start")
+    return positive_double(o.knee_start);
+  if (key == "knee-step")
+    return positive_double(o.knee_step);
+  if (key == "knee-factor") {
+    if (!parse_double(value, d) || d <= 1 || d > 100) {
+      why = "expected a factor above 1 (at most 100), got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    o.knee_factor = d;
+    return outcome::ok;
+  }
+  if (key == "knee-max")
+    return positive_double(o.knee_max);
+  if (key == "step-duration") {
+    // At least 100 ms: shorter steps measure the start-up, not a rate.
+    if (!parse_double(value, d) || d < 0.1 || d > 86400) {
+      why = "expected seconds from 0.1 to 86400, got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    o.step_duration_s = d;
+    return outcome::ok;
+  }
+  if (key == "max-failures") {
+    if (!parse_double(value, d) || d < 0 || d > 100) {
+      why = "expected a percentage from 0 to 100, got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    o.max_failures_pct = d;
+    return outcome::ok;
+  }
+  if (key == "max-p99") {
+    if (!parse_double(value, d) || d < 0) {
+      why = "expected milliseconds (0: no latency bound), got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    o.max_p99_ms = d;
+    return outcome::ok;
+  }
   if (key == "target-pid") {
     if (!parse_u64(value, n) || n == 0 || n > 0x3fffffff) {
       why = "expected a process id, got '" + std::string(value) + "'";
@@ -212,6 +269,65 @@ outcome apply_setting(bench_options& o, std::string_view key, std::string_view v
   }
   if (key == "unregister")
     return boolean(o.unregister, false);
+  // call (docs/load-testing.md, "call")
+  if (key == "callee")
+    return text(o.callee);
+  if (key == "caller")
+    return text(o.caller);
+  if (key == "hold" || key == "ring") {
+    if (!parse_double(value, d) || d < 0 || d > 86400) {
+      why = "expected seconds from 0 to 86400, got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    (key == "hold" ? o.hold_s : o.ring_s) = d;
+    return outcome::ok;
+  }
+  if (key == "uas")
+    return text(o.uas);
+  if (key == "no-uas-register")
+    return boolean(o.uas_register, true);
+  // events (docs/load-testing.md, "events")
+  if (key == "subscribers" || key == "slow") {
+    uint64_t k = 0;
+    if (!parse_u64(value, k) || k > 100000 || (key == "subscribers" && k == 0)) {
+      why = std::string("expected a whole number from ") + (key == "slow" ? "0" : "1")
+            + " to 100000, got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    (key == "slow" ? o.slow : o.subscribers) = static_cast<unsigned>(k);
+    return outcome::ok;
+  }
+  if (key == "filter") {
+    o.filter = std::string(value);  // empty: every event
+    return outcome::ok;
+  }
+  if (key == "token")
+    return text(o.token);
+  if (key == "slow-pause" || key == "connect-timeout" || key == "drain") {
+    if (!parse_double(value, d) || d < 0 || d > 3600 || (key == "connect-timeout" && d == 0)) {
+      why = "expected seconds from 0 to 3600, got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    (key == "slow-pause" ? o.slow_pause_s : key == "drain" ? o.drain_s : o.connect_timeout_s) = d;
+    return outcome::ok;
+  }
+  if (key == "drive") {
+    if (value != "register") {
+      why = "expected register (the only driver so far), got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    o.drive = std::string(value);
+    return outcome::ok;
+  }
+  if (key == "sip")
+    return text(o.sip);
+  if (key == "drive-count") {
+    uint64_t c = 0;
+    auto r = positive_u64(c, uint64_t{1} << 40);
+    if (r == outcome::ok)
+      o.drive_count = c;
+    return r;
+  }
   return outcome::unknown;
 }
 
@@ -435,23 +551,84 @@ cli_result parse_cli(const std::vector<std::string>& args) {
   if (positional.size() == 2)
     o.target = positional[1];
 
+  // events has its own TARGET (the switch's HTTP listener) and options;
+  // events_config.cpp checks them, and refuses its flags elsewhere.
+  {
+    std::vector<std::string> given;
+    for (auto& f : flags)
+      given.push_back(f.key);
+    if (auto why = check_events_options(o, given); !why.empty())
+      return usage_error(why);
+    if (o.scenario == "events") {
+      out.what = cli_result::action::run;
+      return out;
+    }
+  }
+
   // The combination.
   if (o.target.empty())
     return usage_error("no TARGET given (sip:HOST:PORT)");
   if (auto t = parse_target(o.target); !t)
     return usage_error(t.err().reason);
-  if (!o.count && !o.duration_s)
+  if (o.knee) {
+    // The search sets each step's rate and length itself.
+    std::string given;
+    auto name = [&](bool set, const char* flag) {
+      if (set)
+        given += std::string(given.empty() ? "" : ", ") + flag;
+    };
+    name(o.rate_given, "--rate");
+    name(o.ramp.has_value(), "--ramp");
+    name(o.count.has_value(), "--count");
+    name(o.duration_s.has_value(), "--duration");
+    if (!given.empty())
+      return usage_error("--knee conflicts with " + given
+                         + " (the search sets each step's rate; --step-duration its length)");
+    if (o.knee_max < o.knee_start)
+      return usage_error("--knee-max: must not be below --knee-start");
+  } else {
+    for (auto key : {"knee-start", "knee-step", "knee-factor", "knee-max", "step-duration",
+                     "max-failures", "max-p99"})
+      for (auto& f : flags)
+        if (f.key == key)
+          return usage_error("--" + f.key + ": only with --knee");
+  }
+  if (!o.knee && !o.count && !o.duration_s)
     o.count = 1000;  // always bounded
   if (o.t2_ms < o.t1_ms)
     return usage_error("--t2-ms: must not be below --t1-ms");
-  if (o.scenario == "register") {
-    if (o.users.empty() && o.users_csv.empty())
-      return usage_error("register needs --users PREFIX[START-END] or --users-csv FILE");
-  } else {
-    for (auto key : {"users", "users-csv", "password", "domain", "expires", "unregister"})
+  auto only_for = [&](std::initializer_list<const char*> keys, bool allowed,
+                      const char* where) -> std::optional<cli_result> {
+    if (allowed)
+      return std::nullopt;
+    for (auto key : keys)
       for (auto& f : flags)
         if (f.key == key)
-          return usage_error("--" + f.key + ": only for the register scenario");
+          return usage_error("--" + f.key + ": only for " + where);
+    return std::nullopt;
+  };
+  bool is_register = o.scenario == "register";
+  bool is_call = o.scenario == "call";
+  if (is_register && o.users.empty() && o.users_csv.empty())
+    return usage_error("register needs --users PREFIX[START-END] or --users-csv FILE");
+  if (auto e = only_for({"users", "users-csv", "expires", "unregister"}, is_register,
+                        "the register scenario"))
+    return *e;
+  if (auto e = only_for({"password", "domain"}, is_register || is_call,
+                        "the register and call scenarios"))
+    return *e;
+  if (auto e = only_for({"callee", "caller", "hold", "ring", "uas", "no-uas-register"}, is_call,
+                        "the call scenario"))
+    return *e;
+  if (auto e = only_for({"ring", "no-uas-register"}, !o.uas.empty(), "--uas (the built-in UAS)"))
+    return *e;
+  if (!o.uas.empty()) {
+    auto colon = o.uas.rfind(':');
+    uint64_t port = 0;
+    if (colon == std::string::npos || colon == 0
+        || !parse_u64(std::string_view(o.uas).substr(colon + 1), port) || port > 65535)
+      return usage_error("--uas: expected ADDRESS:PORT (port 0: any free port), got '" + o.uas
+                         + "'");
   }
   out.what = cli_result::action::run;
   return out;
@@ -468,7 +645,12 @@ Scenarios:
   register                   REGISTER unique users, digest auth (MD5, SHA-256)
                              on 401/407; success is a 200 after at most one
                              challenge
-  (call, push-wake and events are planned, not implemented yet)
+  call                       INVITE/1xx/200/ACK, hold, BYE/200 (RFC 3261 §13, §15),
+                             with its own UAS (--uas) or against yours
+  events                     N WebSocket subscribers of a centralita switch's
+                             /events, counting delivered events and gaps;
+                             TARGET is its HTTP listener (http://HOST:PORT)
+  (push-wake is planned, not implemented yet)
 
 TARGET                       sip:HOST:PORT or HOST:PORT (port 5060 if omitted)
 
@@ -485,10 +667,31 @@ Load:
                              SO_REUSEPORT workers spreads them by source port
                              (use 1 to compare with sipp -t u1)
 
+Find the knee (--knee: steps of rising rate instead of one run):
+  --knee                     run steps at a fixed rate each, rising until a step
+                             fails; report the highest rate that passed (not with
+                             --rate, --ramp, --count or --duration)
+  --knee-start R             the first step's rate (default 100/s)
+  --knee-step R              added to the rate per step (default 100/s)
+  --knee-factor F            instead, multiply the rate by F (> 1) per step
+  --knee-max R               the highest rate tried (default 100000/s)
+  --step-duration S          seconds per step (default 10)
+  --max-failures PCT         a step fails when more than PCT% of its attempts
+                             fail (default 0.1)
+  --max-p99 MS               ... or when its p99 latency passes MS (default 0:
+                             no latency bound); a step also fails when less
+                             than 90% of its rate succeeds per second
+
 Transactions (RFC 3261 §17.1.2):
   --timeout-ms MS            no final answer within MS: "timeout" (default 32000)
   --t1-ms MS, --t2-ms MS     retransmission timers T1 and T2 (default 500, 4000)
   --no-retransmit            send each request once (no Timer E)
+  --tick-us US               while answers are awaited, handle them every US
+                             microseconds, all at once (default 1000); latencies
+                             stay exact (kernel receive timestamps) and the time
+                             an attempt waits in the generator between its
+                             transactions is left out; 0: wake for every answer
+                             (more CPU; the built-in UAS answers sooner)
   --transport udp            udp only for now (tcp comes later)
   --local-ip ADDR            address to send from (default: the one routing to TARGET)
 
@@ -504,11 +707,55 @@ register:
   Attempt n registers user n mod the number of users: a count above the
   number of users makes refreshes (same Call-ID, higher CSeq).
 
+call:
+  --callee USER              INVITE sip:USER@DOMAIN (default uas)
+  --caller USER              From sip:USER@DOMAIN (default centralita-bench)
+  --domain D                 the AoRs' domain (default: the target's host:port)
+  --hold S                   seconds between the ACK and the BYE (default 0)
+  --uas ADDR:PORT            run the built-in UAS on ADDR:PORT (port 0: any free
+                             one): 180 and 200 to every INVITE, 200 retransmitted
+                             until the ACK, BYE/CANCEL/OPTIONS answered; first it
+                             REGISTERs sip:CALLEE@DOMAIN at TARGET with itself as
+                             Contact (digest with --password when challenged)
+                             and removes the binding at the end
+  --no-uas-register          do not REGISTER (the target routes to the UAS itself)
+  --ring S                   the built-in UAS answers S seconds after its 180
+                             (default 0)
+  Latencies: "setup" (INVITE to 200; the headline) and "pdd" (INVITE to the
+  first 18x). Failures: the INVITE's status ("486"), "timeout", "transport",
+  "no-contact", "bye:<cause>".
+
+events (TARGET: http://HOST:PORT, ws://HOST:PORT/events or HOST:PORT):
+  --subscribers N            WebSocket subscribers (default 10)
+  --filter QUERY             appended to /events? (default: every event; with
+                             --drive, event=REGISTER), e.g. "event=REGISTER"
+  --token T                  sent as "Authorization: Bearer T"
+  --count N                  stop once every subscriber has N events
+  --duration S               at most S seconds in all (default 10, or what the
+                             driver needs plus --drain)
+  --slow K                   K subscribers stop reading after their first
+                             event, for --slow-pause S (default 3), with a small
+                             receive window: the switch's slow-client handling
+  --connect-timeout S        connect, upgrade and hello within S (default 5)
+  --drive register           meanwhile, once every subscriber has its hello,
+                             REGISTER at --rate (the register options apply:
+                             --users, default events[1-M], --password...)
+  --sip sip:HOST:PORT        the driver's target (the switch's SIP port)
+  --drive-count M            REGISTERs the driver makes (default 1000)
+  --drain S                  after the driver, wait up to S for the last events
+                             (default 5)
+  Gaps: events a subscriber should have had and did not: fewer REGISTER
+  events than the driver's successes, or seqs other subscribers saw.
+
 Output:
   --json FILE                write the report as JSON to FILE ("-": stdout; the
                              summary table then goes to stderr)
+  --html FILE                write a self-contained HTML report with charts
+                             (headline numbers, rate and latency over time,
+                             percentiles; with --knee, the steps)
   --target-pid PID           the target's process on this machine: its CPU time
                              per successful attempt and its memory are reported
+                             (summed with all its descendants: Kamailio's children)
   --progress, --no-progress  the live line on stderr once a second (default:
                              only when stderr is a terminal)
   --config FILE              a TOML file with the same keys without dashes

@@ -41,11 +41,23 @@ struct bench_options {
   uint64_t t1_ms = 500;
   uint64_t t2_ms = 4000;
   bool retransmit = true;
+  uint64_t tick_us = 1000;              ///< engine_config::tick
   std::string json_path;                ///< "-" for stdout
+  std::string html_path;                ///< --html: the self-contained HTML report
   int target_pid = 0;
   std::string local_ip;                 ///< empty: the address that routes to the target
   std::optional<bool> progress;         ///< empty: when stderr is a terminal
   std::string config_path;
+  // find-the-knee (--knee): steps of rising fixed rate instead of one run
+  bool knee = false;
+  double knee_start = 100;              ///< the first step's rate (per second)
+  double knee_step = 100;               ///< added per step...
+  std::optional<double> knee_factor;    ///< ... or (> 1) multiplied per step
+  double knee_max = 100000;             ///< no step above this rate
+  double step_duration_s = 10;          ///< each step's length
+  double max_failures_pct = 0.1;        ///< a step fails above this failure share (%)
+  double max_p99_ms = 0;                ///< ... or above this p99 (0: no bound)
+  bool rate_given = false;              ///< --rate was set (flag or config): conflicts with --knee
   // register
   std::string users;                    ///< PREFIX[START-END]
   std::string users_csv;                ///< user;password lines
@@ -53,6 +65,24 @@ struct bench_options {
   std::string domain;
   uint32_t expires = 3600;
   bool unregister = false;
+  // call
+  std::string callee = "uas";           ///< INVITE sip:CALLEE@domain
+  std::string caller = "centralita-bench";
+  double hold_s = 0;                    ///< ACK to BYE
+  std::string uas;                      ///< ADDR:PORT of the built-in UAS; empty: none
+  double ring_s = 0;                    ///< the built-in UAS: 180 to 200
+  bool uas_register = true;             ///< REGISTER the callee with the UAS as Contact
+  // events (events_config.hpp): WebSocket subscribers of the switch's /events
+  unsigned subscribers = 10;
+  std::optional<std::string> filter;    ///< query appended to /events? ("event=REGISTER")
+  std::string token;                    ///< sent as "Authorization: Bearer TOKEN"
+  unsigned slow = 0;                    ///< subscribers that stop reading after their first event
+  double slow_pause_s = 3;              ///< ... for this long, then read what is left
+  double connect_timeout_s = 5;         ///< TCP connect + upgrade + hello
+  double drain_s = 5;                   ///< after the driver: how long to wait for the last events
+  std::string drive;                    ///< "register": SIP traffic while subscribed
+  std::string sip;                      ///< the driver's SIP target (sip:HOST:PORT)
+  std::optional<uint64_t> drive_count;  ///< requests the driver makes
 };
 
 /// A SIP target: "sip:host:port", "sip:[::1]:5060", "host:port", "host".

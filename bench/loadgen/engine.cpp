@@ -66,14 +66,27 @@ struct txn_slot {
   bool provisional = false;   // a 1xx came (RFC 3261 §17.1.2.2: Proceeding)
   bool answered = false;      // any response came in this attempt
   bool timer_is_deadline = false;  // the armed timer is Timer F, not Timer E
+  bool invite = false;        // the transaction is an INVITE's (Timer A: no T2 cap)
+  bool waking = false;        // the armed timer is a wake_after() delay
+  bool has_invite = false;    // invite_gen names an INVITE of this slot
+  bool has_next_hop = false;
   unsigned sock = 0;
+  uint32_t invite_gen = 0;    // the generation of the slot's last INVITE
+  drivers::endpoint next_hop;
   uint64_t number = 0;
   clock_type::time_point attempt_start;
+  // Time the attempt spent in the generator between its transactions (from
+  // the final answer of one to the send of the next: the tick it waited,
+  // a hold time), left out of its latencies.
+  clock_type::duration own_time{};
+  clock_type::time_point last_final;
+  bool has_last_final = false;
   clock_type::time_point deadline;  // Timer F
   milliseconds interval{0};         // the next Timer E interval
   drivers::timer_wheel::handle timer;
   std::string_view method;
   std::string request;
+  std::string ack;            // the ACK of the last INVITE's final answer
   char branch[max_branch_length] = {};
   uint8_t branch_len = 0;
 };
@@ -85,6 +98,7 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   drivers::transport_counters counters;
   std::vector<std::unique_ptr<drivers::udp_socket>> sockets;
   std::vector<std::string> sent_by_text;
+  std::unique_ptr<uas> callee;  // the built-in UAS, when configured
   uint32_t run_id = 0;
   char run_token_text[8] = {};
 
@@ -102,7 +116,12 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   uint64_t sockets_awaiting = 0;      // sockets with such a transaction
   run_report rep;
   latency_histogram* response_hist = nullptr;
+  clock_type::time_point rx_time;       // of the answer being handled
+  bool in_rx = false;
+  int64_t realtime_offset_ns = 0;       // CLOCK_REALTIME - steady clock, at set-up
+  std::vector<std::pair<std::string, latency_histogram*>> named_hists;
   engine_extras extra;
+  uas_counters uas_final;
 
   // The current second (timeline, progress line).
   struct second_counters {
@@ -164,8 +183,18 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   void send(uint32_t slot, std::string_view method) override {
     auto& s = slots[slot];
     auto now = reactor->now();
+    if (s.has_last_final) {
+      s.own_time += now - s.last_final;
+      s.has_last_final = false;
+    }
     cancel_timer(s);
     s.method = method;
+    s.waking = false;
+    s.invite = method == "INVITE";
+    if (s.invite) {
+      s.invite_gen = s.generation;
+      s.has_invite = true;
+    }
     set_active(s, true);
     s.provisional = false;
     s.deadline = now + cfg.timeout;
@@ -174,10 +203,64 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
     transmit(s);
   }
 
+  /// When the answer being handled arrived (its kernel timestamp), else now.
+  clock_type::time_point event_time() const { return in_rx ? rx_time : reactor->now(); }
+
+  uint64_t latency_us(uint32_t slot) const {
+    const auto& s = slots[slot];
+    return micros(event_time() - s.attempt_start - s.own_time);
+  }
+
   void record_latency(uint32_t slot) override {
-    auto us = micros(reactor->now() - slots[slot].attempt_start);
+    auto us = latency_us(slot);
+    if (response_hist == nullptr)  // created on first use: a call run has none
+      response_hist = &rep.latency["response"];
     response_hist->record(us);
     sec.hist.record(us);
+  }
+
+  void record_latency(uint32_t slot, std::string_view name) override {
+    latency_histogram* h = nullptr;
+    for (auto& [n, p] : named_hists)
+      if (n == name)
+        h = p;
+    if (h == nullptr) {
+      h = &rep.latency[std::string(name)];
+      named_hists.emplace_back(std::string(name), h);
+    }
+    auto us = latency_us(slot);
+    h->record(us);
+    if (name == "setup")  // the per-second p99 of a call run is its setup time
+      sec.hist.record(us);
+  }
+
+  void send_ack(uint32_t slot) override {
+    auto& s = slots[slot];
+    s.ack = s.request;
+    sockets[s.sock]->send(s.has_next_hop ? s.next_hop : cfg.target, s.ack);
+  }
+
+  bool set_next_hop(uint32_t slot, std::string_view uri) override {
+    auto& s = slots[slot];
+    std::string_view host;
+    uint16_t port = 0;
+    if (!uri_host_port(uri, host, port))
+      return false;
+    auto e = drivers::endpoint::from(std::string(host), port);
+    if (!e || e->family() != cfg.target.family())
+      return false;
+    s.next_hop = *e;
+    s.has_next_hop = true;
+    return true;
+  }
+
+  void wake_after(uint32_t slot, std::chrono::milliseconds delay) override {
+    auto& s = slots[slot];
+    cancel_timer(s);
+    set_active(s, false);
+    s.waking = true;
+    s.timer = reactor->timers().schedule(reactor->now() + delay, this,
+                                         uint64_t{slot} | uint64_t{s.generation} << 32);
   }
 
   void finish(uint32_t slot, std::string_view failure_cause) override {
@@ -208,7 +291,7 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   void transmit(txn_slot& s) {
     // udp_socket takes the bytes by value (they must live until the send
     // completes); the slot keeps its own copy for retransmissions.
-    sockets[s.sock]->send(cfg.target, s.request);
+    sockets[s.sock]->send(s.has_next_hop ? s.next_hop : cfg.target, s.request);
   }
 
   void set_active(txn_slot& s, bool on) {
@@ -251,6 +334,12 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
     if (slot >= slots.size())
       return;
     auto& s = slots[slot];
+    if (s.busy && s.waking && s.generation == gen) {
+      s.timer = {};
+      s.waking = false;
+      scen.on_wake(*this, slot);
+      return;
+    }
     if (!s.busy || !s.active || s.generation != gen)
       return;
     s.timer = {};
@@ -264,16 +353,30 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
       return;
     }
     // RFC 3261 §17.1.2.2: Timer E: retransmit, the interval doubling up to
-    // T2 (Trying), or T2 once a provisional came (Proceeding).
+    // T2 (Trying), or T2 once a provisional came (Proceeding). §17.1.1.2:
+    // Timer A doubles without a cap, and a provisional stops it.
     ++rep.retransmissions;
     transmit(s);
-    s.interval = s.provisional ? cfg.t2 : std::min(s.interval * 2, cfg.t2);
+    s.interval = s.invite ? s.interval * 2
+                          : (s.provisional ? cfg.t2 : std::min(s.interval * 2, cfg.t2));
     arm(slot, now);
   }
 
   // ---- message_sink ----------------------------------------------------------
 
   void on_message(const drivers::inbound_message& msg) override {
+    // Answers are handled in batches, once per tick: latencies run to the
+    // kernel's receive time, moved from CLOCK_REALTIME to our steady clock.
+    rx_time = msg.rx_realtime_ns != 0
+                  ? clock_type::time_point(std::chrono::nanoseconds(msg.rx_realtime_ns
+                                                                    - realtime_offset_ns))
+                  : reactor->now();
+    in_rx = true;
+    handle_answer(msg);
+    in_rx = false;
+  }
+
+  void handle_answer(const drivers::inbound_message& msg) {
     ++extra.responses;
     auto r = scan_response(msg.bytes);
     if (!r) {
@@ -288,18 +391,40 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
     auto& s = slots[key->slot];
     // RFC 3261 §17.1.3: the branch and the CSeq method match the transaction.
     if (!s.busy || !s.active || s.generation != key->generation || r->cseq_method != s.method) {
+      // A final answer of the slot's last INVITE, again: its ACK was lost or
+      // is late (§13.2.2.4: every retransmitted 2xx is ACKed; §17.1.1.2: so
+      // is a retransmitted non-2xx while the transaction would be in Completed).
+      if (s.has_invite && key->generation == s.invite_gen && r->status >= 200
+          && r->cseq_method == "INVITE" && !s.ack.empty()) {
+        ++extra.acks_resent;
+        sockets[s.sock]->send(s.has_next_hop ? s.next_hop : cfg.target, s.ack);
+        return;
+      }
       ++extra.stray;  // a late or retransmitted answer of a finished transaction
       return;
     }
     s.answered = true;
     if (r->status < 200) {
       s.provisional = true;  // Proceeding: Timer E continues at T2
-      if (s.interval < cfg.t2)
+      if (s.invite) {
+        // §17.1.1.2: a provisional answer stops Timer A; Timer B (our
+        // deadline) still bounds the wait for the final answer.
+        if (!s.timer_is_deadline) {
+          cancel_timer(s);
+          s.timer_is_deadline = true;
+          s.timer = reactor->timers().schedule(
+              s.deadline, this, uint64_t{key->slot} | uint64_t{s.generation} << 32);
+        }
+      } else if (s.interval < cfg.t2) {
         s.interval = cfg.t2;
+      }
+      scen.on_provisional(*this, key->slot, *r);
       return;
     }
     set_active(s, false);
     cancel_timer(s);
+    s.last_final = rx_time;
+    s.has_last_final = true;
     scen.on_final(*this, key->slot, *r);
   }
 
@@ -366,6 +491,10 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
       s.busy = true;
       s.active = false;
       s.answered = false;
+      s.waking = false;
+      s.has_next_hop = false;
+      s.own_time = {};
+      s.has_last_final = false;
       s.number = started;
       s.sock = scen.socket_for(started, static_cast<unsigned>(sockets.size()));
       s.attempt_start = now;
@@ -402,6 +531,7 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
     s.succeeded = sec.succeeded;
     s.failed = sec.failed;
     s.p99_us = sec.hist.percentile(99);
+    s.p50_us = sec.hist.percentile(50);
     rep.timeline.push_back(s);
     if (cfg.progress) {
       run_report partial;
@@ -477,6 +607,13 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
       auto delta = next ? *next - now : clock_type::duration(std::chrono::seconds{1});
       delta = std::clamp<clock_type::duration>(delta, clock_type::duration::zero(),
                                                std::chrono::seconds{1});
+      // Tick mode: while answers are awaited, wake once per tick for all
+      // that came (their kernel timestamps keep the latencies exact)
+      // instead of once per answer.
+      if (cfg.tick.count() > 0 && awaiting > 0) {
+        want = batch_limit;
+        delta = std::min<clock_type::duration>(delta, cfg.tick);
+      }
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(delta).count();
       __kernel_timespec ts{};
       ts.tv_sec = ns / 1'000'000'000;
@@ -519,6 +656,14 @@ result<void> engine::impl::setup() {
   reactor = std::move(r.value());
   reactor->bind_to_current_thread();
   drivers::transport_options opts;
+  opts.rx_timestamps = cfg.tick.count() > 0;
+  {
+    timespec rt{};
+    ::clock_gettime(CLOCK_REALTIME, &rt);
+    auto steady = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      clock_type::now().time_since_epoch()).count();
+    realtime_offset_ns = int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec - steady;
+  }
   // Responses are small: 16 KiB datagrams at most (larger ones are counted
   // as truncated), 256 buffers per socket for bursts.
   opts.max_message_size = 16384;
@@ -553,6 +698,14 @@ result<void> engine::impl::setup() {
     sock->start();
     sockets.push_back(std::move(sock));
   }
+  if (cfg.uas_local) {
+    callee = std::make_unique<uas>(*reactor, cfg.uas);
+    auto opened = callee->open(*cfg.uas_local, opts, counters,
+                               static_cast<uint16_t>(cfg.sockets));
+    if (!opened)
+      return error{errc::io_error, "cannot open the UAS socket on "
+                                       + cfg.uas_local->to_string() + ": " + opened.err().reason};
+  }
   return {};
 }
 
@@ -581,6 +734,11 @@ void engine::impl::thread_main() {
   }
   // The sockets go before the reactor whose ring they registered with, both
   // on the ring's issuer thread.
+  if (callee) {
+    uas_final = callee->counters();
+    callee->close();
+    callee.reset();
+  }
   sockets.clear();
   reactor.reset();
   std::lock_guard<std::mutex> lock(mtx);
@@ -604,7 +762,6 @@ result<std::unique_ptr<engine>> engine::create(engine_config cfg, scenario& s) {
   p->rep.target = p->cfg.target_name;
   p->rep.scenario = std::string(s.name());
   p->rep.rate_offered = p->cfg.rate_offered;
-  p->response_hist = &p->rep.latency["response"];
 
   auto* raw = p.get();
   raw->thread = std::thread([raw] { raw->thread_main(); });
@@ -664,6 +821,8 @@ engine_extras engine::extras() const {
   e.send_errors = impl_->counters.udp_send_errors.load();
   e.truncated = impl_->counters.udp_truncated.load();
   e.no_buffers = impl_->counters.udp_no_buffers.load();
+  e.uas_enabled = impl_->cfg.uas_local.has_value();
+  e.uas = impl_->uas_final;
   return e;
 }
 

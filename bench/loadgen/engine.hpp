@@ -19,12 +19,14 @@
 #include "bench/loadgen/rate.hpp"
 #include "bench/loadgen/report.hpp"
 #include "bench/loadgen/scenario.hpp"
+#include "bench/loadgen/uas.hpp"
 #include "drivers/net/endpoint.hpp"
 #include "protocols/util/result.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace centralita::loadgen {
@@ -44,6 +46,12 @@ struct engine_config {
   std::chrono::milliseconds t2{4000};   ///< T2
   std::chrono::milliseconds timeout{32000};  ///< Timer F (64·T1)
   bool progress = false;             ///< a live line on stderr once a second
+  /// While answers are awaited, handle them once per tick (their kernel
+  /// receive timestamps keep latencies exact); 0: wake for every answer.
+  std::chrono::microseconds tick{1000};
+  /// The built-in UAS (call --uas): its socket on the same reactor.
+  std::optional<drivers::endpoint> uas_local;
+  uas_config uas;
 };
 
 /// Counters the report does not carry (for the final notes of the CLI).
@@ -54,6 +62,9 @@ struct engine_extras {
   uint64_t send_errors = 0;
   uint64_t truncated = 0;      ///< datagrams larger than a receive buffer (dropped)
   uint64_t no_buffers = 0;     ///< the receive buffer ring ran dry (the kernel dropped)
+  uint64_t acks_resent = 0;    ///< ACKs sent again for retransmitted INVITE answers
+  bool uas_enabled = false;
+  uas_counters uas;            ///< the built-in UAS's, when it ran
 };
 
 class engine {

@@ -3,6 +3,8 @@
 // the run (Ctrl-C once: stop starting; twice: abort), prints the report.
 #include "bench/loadgen/cli.hpp"
 #include "bench/loadgen/engine.hpp"
+#include "bench/loadgen/events_run.hpp"
+#include "bench/loadgen/knee_run.hpp"
 #include "bench/loadgen/report.hpp"
 #include "bench/loadgen/scenario.hpp"
 #include "bench/loadgen/users.hpp"
@@ -85,6 +87,60 @@ std::optional<std::string> read_file(const std::string& path) {
   return buf.str();
 }
 
+/// What the built-in UAS registered (removed again at the end).
+struct uas_binding {
+  bool registered = false;
+  std::string request_uri;
+  std::string aor;
+  std::string contact;
+};
+
+/// --uas ADDR:PORT: picks the port (0: a free one), points the engine's UAS
+/// at it and, unless --no-uas-register, REGISTERs the callee there.
+result<uas_binding> set_up_uas(const bench_options& o, const target_address& target,
+                               const drivers::endpoint& remote, engine_config& cfg) {
+  auto colon = o.uas.rfind(':');
+  auto host = o.uas.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  auto port = static_cast<uint16_t>(std::stoul(o.uas.substr(colon + 1)));
+  auto local = drivers::endpoint::from(host, port);
+  if (!local)
+    return error{errc::invalid_argument, "--uas: not an IP address: '" + host + "'"};
+  if (port == 0) {
+    // A port nobody holds (bound without SO_REUSEPORT, then let go).
+    int fd = ::socket(local->family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage bound{};
+    socklen_t len = sizeof(bound);
+    if (fd < 0 || ::bind(fd, local->data(), local->size()) != 0
+        || ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+      if (fd >= 0)
+        ::close(fd);
+      return error{errc::io_error, "--uas: no free UDP port on " + host};
+    }
+    ::close(fd);
+    local = drivers::endpoint(reinterpret_cast<sockaddr*>(&bound), len);
+  }
+  cfg.uas_local = *local;
+  cfg.uas.ring = std::chrono::milliseconds{static_cast<int64_t>(o.ring_s * 1000 + 0.5)};
+  cfg.uas.t1 = std::chrono::milliseconds{o.t1_ms};
+  cfg.uas.t2 = std::chrono::milliseconds{o.t2_ms};
+  cfg.uas.contact = "<sip:" + o.callee + "@" + local->to_string() + ">";
+  uas_binding b;
+  b.contact = cfg.uas.contact;
+  std::string domain = o.domain.empty() ? target.uri.substr(4) : o.domain;
+  b.aor = "sip:" + o.callee + "@" + domain;
+  b.request_uri = o.domain.empty() ? target.uri : "sip:" + o.domain;
+  if (!o.uas_register)
+    return b;
+  auto r = register_binding(remote, b.request_uri, b.aor, o.callee, o.password, b.contact,
+                            3600, std::chrono::seconds{10});
+  if (!r)
+    return error{errc::io_error, "--uas: " + r.err().reason};
+  b.registered = true;
+  return b;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +153,8 @@ int main(int argc, char** argv) {
   if (cli.what == cli_result::action::usage_error)
     return usage(cli.message);
   const auto& o = cli.opts;
+  if (o.scenario == "events")
+    return run_events(o);  // not SIP: its own target, client and report (events_run.hpp)
 
   // The scenario.
   auto target = parse_target(o.target);  // checked by parse_cli
@@ -104,6 +162,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<scenario> scen;
   if (o.scenario == "options") {
     scen = make_options_scenario(tp);
+  } else if (o.scenario == "call") {
+    call_params cp;
+    cp.target = tp;
+    cp.domain = o.domain;
+    cp.callee = o.callee;
+    cp.caller = o.caller;
+    cp.hold = std::chrono::milliseconds{static_cast<int64_t>(o.hold_s * 1000 + 0.5)};
+    scen = make_call_scenario(std::move(cp));
   } else {
     register_params rp;
     rp.target = tp;
@@ -165,10 +231,20 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(*o.duration_s));
   cfg.max_inflight = o.max_inflight;
   cfg.retransmit = o.retransmit;
+  cfg.tick = std::chrono::microseconds{o.tick_us};
   cfg.t1 = std::chrono::milliseconds{o.t1_ms};
   cfg.t2 = std::chrono::milliseconds{o.t2_ms};
   cfg.timeout = std::chrono::milliseconds{o.timeout_ms};
   cfg.progress = o.progress.value_or(::isatty(STDERR_FILENO) == 1);
+
+  // The built-in UAS, reachable through the target by a registration.
+  std::optional<uas_binding> binding;
+  if (!o.uas.empty()) {
+    auto set_up = set_up_uas(o, *target, *remote, cfg);
+    if (!set_up)
+      return setup_failed(set_up.err().reason);
+    binding = std::move(set_up.value());
+  }
 
   std::optional<process_sample> target_before;
   if (o.target_pid != 0) {
@@ -183,6 +259,10 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // --knee: steps of rising rate, each one engine run like the one below.
+  if (o.knee)
+    return knee_main(o, {cfg, scen.get(), o.target_pid, signals}, shell_command(args));
 
   auto created = engine::create(cfg, *scen);
   if (!created)
@@ -235,6 +315,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "centralita-bench: --json: cannot write %s\n", o.json_path.c_str());
     }
   }
+  if (!o.html_path.empty())
+    write_html(o.html_path, rep, nullptr, shell_command(args));
   // The table goes to stdout, or to stderr when stdout carries the JSON.
   std::fputs(summary_table(rep).c_str(), json_stdout ? stderr : stdout);
   if (extra.stray > 0)
@@ -244,6 +326,30 @@ int main(int argc, char** argv) {
   if (extra.no_buffers > 0)
     std::fprintf(stderr, "note: the receive buffers ran out %llu times (the kernel dropped "
                          "answers)\n", static_cast<unsigned long long>(extra.no_buffers));
+  if (extra.uas_enabled)
+    std::fprintf(stderr, "uas: %llu INVITEs, %llu answered, %llu ACKed, %llu BYEs, %llu "
+                         "CANCELs, %llu answers sent again, %llu never ACKed, %llu for unknown "
+                         "calls, %llu malformed\n",
+                 static_cast<unsigned long long>(extra.uas.invites),
+                 static_cast<unsigned long long>(extra.uas.answered),
+                 static_cast<unsigned long long>(extra.uas.acks),
+                 static_cast<unsigned long long>(extra.uas.byes),
+                 static_cast<unsigned long long>(extra.uas.cancels),
+                 static_cast<unsigned long long>(extra.uas.retransmissions),
+                 static_cast<unsigned long long>(extra.uas.ack_timeouts),
+                 static_cast<unsigned long long>(extra.uas.unknown_dialog),
+                 static_cast<unsigned long long>(extra.uas.malformed));
+  if (extra.acks_resent > 0)
+    std::fprintf(stderr, "note: %llu ACKs sent again (retransmitted answers to INVITEs)\n",
+                 static_cast<unsigned long long>(extra.acks_resent));
+  if (binding && binding->registered) {
+    // Leave the registrar as we found it (RFC 3261 §10.2.2).
+    auto gone = register_binding(*remote, binding->request_uri, binding->aor, o.callee,
+                                 o.password, binding->contact, 0, std::chrono::seconds{5});
+    if (!gone)
+      std::fprintf(stderr, "note: removing the UAS's binding failed: %s\n",
+                   gone.err().reason.c_str());
+  }
   if (extra.send_errors > 0)
     std::fprintf(stderr, "note: %llu sends failed\n",
                  static_cast<unsigned long long>(extra.send_errors));

@@ -131,16 +131,16 @@ std::chrono::nanoseconds pacer::when(uint64_t n) const noexcept {
 
 knee_search::knee_search(knee_plan plan) : plan_(plan) {}
 
-bool knee_search::passed(const step_result& r) const noexcept {
+step_verdict knee_search::verdict(const step_result& r) const noexcept {
   // A step that attempted nothing measured nothing: it cannot pass.
-  if (r.attempted == 0) return false;
+  if (r.attempted == 0) return step_verdict::nothing_attempted;
   const double failure_ratio = static_cast<double>(r.failed) / static_cast<double>(r.attempted);
-  if (failure_ratio > plan_.max_failure_ratio) return false;
-  if (plan_.max_p99_ms > 0 && r.p99_ms > plan_.max_p99_ms) return false;
+  if (failure_ratio > plan_.max_failure_ratio) return step_verdict::failures;
+  if (plan_.max_p99_ms > 0 && r.p99_ms > plan_.max_p99_ms) return step_verdict::latency;
   // Failures and latency look fine but the target (or the generator) could
   // not keep up with the offered rate: that rate was not carried either.
-  if (r.achieved < 0.9 * r.offered) return false;
-  return true;
+  if (r.achieved < 0.9 * r.offered) return step_verdict::rate;
+  return step_verdict::pass;
 }
 
 std::optional<double> knee_search::next(const step_result& r) {

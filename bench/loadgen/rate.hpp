@@ -41,7 +41,7 @@ struct knee_plan {
   double step = 100;       ///< added per step (or, with `factor` > 1, the rate is multiplied)
   double factor = 0;       ///< > 1: geometric steps (start, start*factor, ...)
   double max_rate = 100000;
-  std::chrono::seconds step_duration{10};
+  std::chrono::milliseconds step_duration{10000};  ///< each step's length
   double max_failure_ratio = 0.001;  ///< 0.1%
   double max_p99_ms = 0;
 };
@@ -54,6 +54,15 @@ struct step_result {
   double p99_ms = 0;
 };
 
+/// Why a step passed or failed, in the order passed() checks.
+enum class step_verdict {
+  pass,
+  nothing_attempted,  ///< the step started no attempt: it measured nothing
+  failures,           ///< the failure ratio passed max_failure_ratio
+  latency,            ///< p99 passed max_p99_ms
+  rate,               ///< less than 90% of the offered rate succeeded per second
+};
+
 class knee_search {
 public:
   explicit knee_search(knee_plan plan);
@@ -64,7 +73,8 @@ public:
   std::optional<double> next(const step_result& r);
   /// The highest rate that passed (0 when none did).
   double knee() const noexcept { return knee_; }
-  bool passed(const step_result& r) const noexcept;
+  bool passed(const step_result& r) const noexcept { return verdict(r) == step_verdict::pass; }
+  step_verdict verdict(const step_result& r) const noexcept;
   const std::vector<step_result>& steps() const noexcept { return steps_; }
 
 private:

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -110,6 +111,8 @@ std::optional<std::string_view> field(std::string_view s, std::size_t index) {
 
 } // namespace
 
+const latency_histogram* headline_latency(const run_report& r) { return headline(r); }
+
 nlohmann::json to_json(const run_report& r) {
   nlohmann::json j = {
       {"scenario", r.scenario},
@@ -199,37 +202,129 @@ std::string progress_line(const run_report& r, double rate_now, uint64_t p99_us_
   return out;
 }
 
-std::optional<process_sample> sample_process(int pid) {
-  if (pid <= 0) return std::nullopt;
+namespace {
+
+/// CPU ticks (utime + stime + cutime + cstime) and resident pages of one
+/// process, and its parent's pid; nullopt when it is gone or unreadable.
+struct proc_counters {
+  int ppid = 0;
+  uint64_t ticks = 0;
+  uint64_t pages = 0;
+};
+
+std::optional<proc_counters> read_counters(int pid, bool with_memory) {
   const std::string dir = "/proc/" + std::to_string(pid);
   const auto stat = slurp(dir + "/stat");
-  const auto statm = slurp(dir + "/statm");
-  if (!stat || !statm) return std::nullopt;
-
+  if (!stat) return std::nullopt;
   // proc(5): "pid (comm) state ppid ..."; comm may hold spaces and ')', so
-  // count fields from the last ')'. The field after it is field 3 (state),
-  // so utime (14) and stime (15) are the 12th and 13th after it (0-based 11
-  // and 12). Both are in clock ticks and cover every thread of the process.
+  // count fields from the last ')'. The field after it is field 3 (state):
+  // ppid (4) is the 1st after it (0-based 1), utime, stime, cutime, cstime
+  // (14-17) the 11th to 14th. All in clock ticks; utime and stime cover every
+  // thread, cutime and cstime the children it has waited for.
   const std::size_t close = stat->rfind(')');
   if (close == std::string::npos) return std::nullopt;
   const std::string_view rest = std::string_view(*stat).substr(close + 1);
-  const auto utime = field(rest, 11);
-  const auto stime = field(rest, 12);
-  if (!utime || !stime) return std::nullopt;
-  const auto u = to_u64(*utime);
-  const auto s = to_u64(*stime);
-  const long ticks = sysconf(_SC_CLK_TCK);
-  if (!u || !s || ticks <= 0) return std::nullopt;
+  proc_counters out;
+  const auto ppid = field(rest, 1);
+  const auto pp = ppid ? to_u64(*ppid) : std::nullopt;
+  if (!pp) return std::nullopt;
+  out.ppid = static_cast<int>(*pp);
+  for (std::size_t i = 11; i <= 14; ++i) {
+    const auto f = field(rest, i);
+    const auto v = f ? to_u64(*f) : std::nullopt;
+    if (!v) return std::nullopt;
+    out.ticks += *v;
+  }
+  if (with_memory) {
+    // statm: "size resident shared ...", in pages.
+    const auto statm = slurp(dir + "/statm");
+    const auto resident = statm ? field(*statm, 1) : std::nullopt;
+    const auto pages = resident ? to_u64(*resident) : std::nullopt;
+    if (!pages) return std::nullopt;
+    out.pages = *pages;
+  }
+  return out;
+}
 
-  // statm: "size resident shared ...", in pages.
-  const auto resident = field(*statm, 1);
-  const auto pages = resident ? to_u64(*resident) : std::nullopt;
+/// The pids in "/proc/<pid>/task/<tid>/children" of every thread of `pid`;
+/// nullopt when the kernel has no such file (CONFIG_PROC_CHILDREN is off).
+std::optional<std::vector<int>> listed_children(int pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
+  if (ec) return std::vector<int>{};  // gone since it was found: no children
+  std::vector<int> out;
+  bool any_file = false;
+  for (; tasks != std::filesystem::directory_iterator{}; tasks.increment(ec)) {
+    if (ec) break;
+    const auto text = slurp((tasks->path() / "children").string());
+    if (!text) continue;
+    any_file = true;
+    for (std::size_t i = 0;; ++i) {
+      const auto f = field(*text, i);
+      if (!f) break;
+      if (const auto child = to_u64(*f)) out.push_back(static_cast<int>(*child));
+    }
+  }
+  if (!any_file) return std::nullopt;
+  return out;
+}
+
+/// `root` and all its descendants. The children files are cheap but optional
+/// in the kernel; without them, one pass over /proc/*/stat maps every
+/// process to its parent.
+std::vector<int> process_tree(int root) {
+  std::vector<int> out{root};
+  if (auto kids = listed_children(root)) {
+    out.insert(out.end(), kids->begin(), kids->end());
+    for (std::size_t i = 1; i < out.size(); ++i) {
+      if ((kids = listed_children(out[i]))) out.insert(out.end(), kids->begin(), kids->end());
+    }
+    return out;
+  }
+  std::map<int, std::vector<int>> children;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec);
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec)) {
+    const auto pid = to_u64(it->path().filename().string());
+    if (!pid) continue;  // not a process directory
+    if (const auto c = read_counters(static_cast<int>(*pid), false))
+      children[c->ppid].push_back(static_cast<int>(*pid));
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (const auto it = children.find(out[i]); it != children.end())
+      out.insert(out.end(), it->second.begin(), it->second.end());
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<process_sample> sample_process(int pid) {
+  if (pid <= 0) return std::nullopt;
+  const long ticks = sysconf(_SC_CLK_TCK);
   const long page = sysconf(_SC_PAGESIZE);
-  if (!pages || page <= 0) return std::nullopt;
+  if (ticks <= 0 || page <= 0) return std::nullopt;
+
+  // A forking server (Kamailio: one process per receiver, timer, ...) costs
+  // what its whole tree costs: sum every descendant alive now, plus (through
+  // cutime/cstime) those that ended and were waited for. A descendant that
+  // exits between the listing and its reading is skipped; the root must be
+  // there.
+  uint64_t total_ticks = 0;
+  uint64_t total_pages = 0;
+  for (const int p : process_tree(pid)) {
+    const auto c = read_counters(p, true);
+    if (!c) {
+      if (p == pid) return std::nullopt;
+      continue;
+    }
+    total_ticks += c->ticks;
+    total_pages += c->pages;  // RSS: pages shared between the processes count in each
+  }
 
   process_sample out;
-  out.cpu_s = static_cast<double>(*u + *s) / static_cast<double>(ticks);
-  out.rss_bytes = *pages * static_cast<uint64_t>(page);
+  out.cpu_s = static_cast<double>(total_ticks) / static_cast<double>(ticks);
+  out.rss_bytes = total_pages * static_cast<uint64_t>(page);
   return out;
 }
 

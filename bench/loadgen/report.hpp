@@ -23,6 +23,7 @@ struct second_sample {
   uint64_t succeeded = 0;
   uint64_t failed = 0;
   uint64_t p99_us = 0;     ///< of the responses received in this second
+  uint64_t p50_us = 0;     ///< the same, median (for the HTML latency chart)
 };
 
 struct run_report {
@@ -61,6 +62,10 @@ nlohmann::json to_json(const run_report& r);
 
 /// A plain-text summary table for a terminal or a log.
 std::string summary_table(const run_report& r);
+
+/// The histogram behind the headline latency ("latency_ms" in the JSON): "response",
+/// else "setup", else the first one; nullptr when the run measured no latency.
+const latency_histogram* headline_latency(const run_report& r);
 
 /// One progress line ("12.0 s  1000/s  11994 ok  3 failed  p99 1.2 ms"), no newline.
 std::string progress_line(const run_report& r, double rate_now, uint64_t p99_us_now);

@@ -13,6 +13,7 @@
 #include "bench/loadgen/sip_scan.hpp"
 #include "bench/loadgen/users.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,11 +32,27 @@ public:
   /// it (with the branch from next_branch()) and then calls send().
   virtual std::string& request(uint32_t slot) = 0;
   /// Starts the slot's client transaction with the request just written
-  /// (RFC 3261 §17.1.2 for non-INVITE): responses whose CSeq method is not
+  /// (RFC 3261 §17.1.1 for INVITE: Timer A until a provisional answer;
+  /// §17.1.2 for the others: Timer E): responses whose CSeq method is not
   /// `method` do not match it.
   virtual void send(uint32_t slot, std::string_view method) = 0;
   /// Records now − the attempt's start in the "response" latency histogram.
   virtual void record_latency(uint32_t slot) = 0;
+  /// ... or in a named one ("setup": INVITE to 200, "pdd": INVITE to 18x).
+  virtual void record_latency(uint32_t slot, std::string_view histogram) = 0;
+  /// Sends the request just written outside any client transaction: the ACK
+  /// of an INVITE's final answer (RFC 3261 §17.1.1.3 for non-2xx, §13.2.2.4
+  /// for 2xx). The engine keeps it and sends it again whenever a
+  /// retransmission of that INVITE's final answer arrives (the answerer
+  /// retransmits until it has the ACK: §13.3.1.4, §17.2.1).
+  virtual void send_ack(uint32_t slot) = 0;
+  /// Where the slot's requests go from now on, until its attempt ends: the
+  /// host and port of a SIP URI (the first Route of a dialog's route set, or
+  /// its remote target: RFC 3261 §12.2.1.1, §8.1.2). False, and the target
+  /// stays the next hop, when the URI names no numeric address.
+  virtual bool set_next_hop(uint32_t slot, std::string_view uri) = 0;
+  /// Calls scenario::on_wake for the slot after `delay` (a call's hold time).
+  virtual void wake_after(uint32_t slot, std::chrono::milliseconds delay) = 0;
   /// Ends the attempt: success when `failure_cause` is empty, else counted
   /// under that cause ("timeout", "transport", "404", ...).
   virtual void finish(uint32_t slot, std::string_view failure_cause) = 0;
@@ -64,8 +81,12 @@ public:
   static constexpr uint64_t socket_run = 32;
   /// Attempt `number` (0-based) starts in `slot`: write and send its first request.
   virtual void begin(client_ops& ops, uint32_t slot, uint64_t number) = 0;
+  /// A provisional response (1xx) matched the slot's current transaction.
+  virtual void on_provisional(client_ops&, uint32_t /*slot*/, const scanned_response&) {}
   /// A final response (>= 200) matched the slot's current transaction.
   virtual void on_final(client_ops& ops, uint32_t slot, const scanned_response& r) = 0;
+  /// The delay asked for with client_ops::wake_after is over.
+  virtual void on_wake(client_ops&, uint32_t /*slot*/) {}
   /// The slot's transaction got no final answer in time (Timer F, RFC 3261 §17.1.2.2).
   virtual void on_timeout(client_ops& ops, uint32_t slot) { ops.finish(slot, "timeout"); }
   /// The network said the target is unreachable (ICMP; RFC 3261 §8.1.3.1).
@@ -108,5 +129,22 @@ struct register_params {
 /// `unregister`, then REGISTER Expires: 0 (credentials sent up front with the
 /// same nonce, nc=2) which must also end in 200 (else "unregister:<cause>").
 std::unique_ptr<scenario> make_register_scenario(register_params params);
+
+struct call_params {
+  target_params target;
+  std::string domain;          ///< of the callee's and caller's AoR; empty: target host:port
+  std::string callee = "uas";  ///< INVITE sip:<callee>@<domain>
+  std::string caller = "centralita-bench";
+  std::chrono::milliseconds hold{0};  ///< between the ACK and the BYE
+};
+
+/// `call`: INVITE (Timer A/B) -> 1xx -> 200 -> ACK (sent again for every
+/// retransmitted 200) -> hold -> BYE -> 200 (RFC 3261 §13, §15). The dialog's
+/// remote target and route set come from the 200 (§12.1.2): in-dialog
+/// requests go to the first Route (loose routing) or the Contact. Latencies:
+/// "pdd" (INVITE to the first 18x) and "setup" (INVITE to 200). Failures: the
+/// INVITE's final status ("486", ...; its ACK sent hop by hop), "timeout",
+/// "transport", "no-contact" (a 200 without Contact), "bye:<cause>".
+std::unique_ptr<scenario> make_call_scenario(call_params params);
 
 } // namespace centralita::loadgen

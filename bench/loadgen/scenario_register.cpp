@@ -1,6 +1,7 @@
 // `register`: REGISTER with digest authentication (RFC 3261 §10.2, §22.2),
 // optionally followed by an unregister (§10.2.2).
 #include "bench/loadgen/scenario.hpp"
+#include "bench/loadgen/digest_client.hpp"
 
 #include "protocols/auth/auth_header.hpp"
 #include "protocols/auth/challenge.hpp"
@@ -140,47 +141,10 @@ private:
   }
 
   void append_authorization(std::string& out, const slot_state& st, std::string_view user) {
-    auth::credentials c;
-    c.username = std::string(user);
-    c.realm = st.ch.realm;
-    c.nonce = st.ch.nonce;
-    c.uri = request_uri_;
-    c.alg = st.ch.alg;
-    c.opaque = st.ch.opaque;
-    if (st.ch.qop_auth) {
-      // RFC 7616 §3.4: qop=auth with a client nonce and a nonce count.
-      c.qop = "auth";
-      c.cnonce = std::string(token_);
-      append_hex(c.cnonce, st.number);
-      char nc[9];
-      std::snprintf(nc, sizeof(nc), "%08x", st.nc);
-      c.nc_hex = nc;
-      c.nc = st.nc;
-    }
-    auto response = auth::client_response(c, "REGISTER", p_.users.password(st.user));
-    out += st.proxy ? "Proxy-Authorization: Digest username=" : "Authorization: Digest username=";
-    auth::append_quoted(out, c.username);
-    out += ", realm=";
-    auth::append_quoted(out, c.realm);
-    out += ", nonce=";
-    auth::append_quoted(out, c.nonce);
-    out += ", uri=";
-    auth::append_quoted(out, c.uri);
-    out += ", response=\"";
-    out += response;
-    out += "\", algorithm=";
-    out += auth::to_string(c.alg);
-    if (!c.qop.empty()) {
-      out += ", cnonce=";
-      auth::append_quoted(out, c.cnonce);
-      out += ", qop=auth, nc=";
-      out += c.nc_hex;
-    }
-    if (!c.opaque.empty()) {
-      out += ", opaque=";
-      auth::append_quoted(out, c.opaque);
-    }
-    out += "\r\n";
+    cnonce_.assign(token_);
+    append_hex(cnonce_, st.number);
+    append_digest_authorization(out, st.ch, st.proxy, user, p_.users.password(st.user),
+                                request_uri_, "REGISTER", cnonce_, st.nc);
   }
 
   void send_register(client_ops& ops, uint32_t slot, const slot_state& st, uint32_t expires,
@@ -234,10 +198,57 @@ private:
   std::string expires_text_;
   std::vector<slot_state> state_;
   std::string user_;          // scratch
+  std::string cnonce_;        // scratch
   std::string_view token_;
 };
 
 } // namespace
+
+void append_digest_authorization(std::string& out, const auth::challenge& ch, bool proxy,
+                                 std::string_view user, std::string_view password,
+                                 std::string_view uri, std::string_view method,
+                                 std::string_view cnonce, uint32_t nc) {
+  auth::credentials c;
+  c.username = std::string(user);
+  c.realm = ch.realm;
+  c.nonce = ch.nonce;
+  c.uri = std::string(uri);
+  c.alg = ch.alg;
+  c.opaque = ch.opaque;
+  if (ch.qop_auth) {
+    // RFC 7616 §3.4: qop=auth with a client nonce and a nonce count.
+    c.qop = "auth";
+    c.cnonce = std::string(cnonce);
+    char nc_hex[9];
+    std::snprintf(nc_hex, sizeof(nc_hex), "%08x", nc);
+    c.nc_hex = nc_hex;
+    c.nc = nc;
+  }
+  auto response = auth::client_response(c, method, password);
+  out += proxy ? "Proxy-Authorization: Digest username=" : "Authorization: Digest username=";
+  auth::append_quoted(out, c.username);
+  out += ", realm=";
+  auth::append_quoted(out, c.realm);
+  out += ", nonce=";
+  auth::append_quoted(out, c.nonce);
+  out += ", uri=";
+  auth::append_quoted(out, c.uri);
+  out += ", response=\"";
+  out += response;
+  out += "\", algorithm=";
+  out += auth::to_string(c.alg);
+  if (!c.qop.empty()) {
+    out += ", cnonce=";
+    auth::append_quoted(out, c.cnonce);
+    out += ", qop=auth, nc=";
+    out += c.nc_hex;
+  }
+  if (!c.opaque.empty()) {
+    out += ", opaque=";
+    auth::append_quoted(out, c.opaque);
+  }
+  out += "\r\n";
+}
 
 std::unique_ptr<scenario> make_register_scenario(register_params params) {
   return std::make_unique<register_scenario>(std::move(params));

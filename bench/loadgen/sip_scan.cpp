@@ -1,5 +1,6 @@
 #include "bench/loadgen/sip_scan.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace centralita::loadgen {
@@ -59,7 +60,7 @@ std::string_view top_branch(std::string_view value) noexcept {
 }
 
 /// CSeq (RFC 3261 §20.16): 1*DIGIT LWS Method.
-bool parse_cseq(std::string_view value, scanned_response& out) noexcept {
+bool parse_cseq(std::string_view value, uint32_t& cseq, std::string_view& cseq_method) noexcept {
   std::size_t i = 0;
   uint64_t n = 0;
   while (i < value.size() && value[i] >= '0' && value[i] <= '9') {
@@ -76,9 +77,71 @@ bool parse_cseq(std::string_view value, scanned_response& out) noexcept {
   for (char c : method)
     if (is_ws(c))
       return false;
-  out.cseq = static_cast<uint32_t>(n);
-  out.cseq_method = method;
+  cseq = static_cast<uint32_t>(n);
+  cseq_method = method;
   return true;
+}
+
+/// Walks the header lines from `pos` to the blank line (RFC 3261 §7.3:
+/// folded lines joined, bare LF tolerated), calling fn(name, value, line)
+/// for each; fn returns nullptr to go on or a reason to stop with an error.
+template <typename Fn>
+result<void> scan_headers(std::string_view bytes, std::size_t pos, Fn&& fn) {
+  for (;;) {
+    if (pos >= bytes.size())
+      return fail("no end of headers");
+    // The blank line ends the header block (RFC 3261 §7).
+    if (bytes[pos] == '\n' || (bytes[pos] == '\r' && pos + 1 < bytes.size() && bytes[pos + 1] == '\n'))
+      return {};
+    if (bytes[pos] == ' ' || bytes[pos] == '\t')
+      return fail("continuation line without a header");
+    // A logical line runs on over folded lines (RFC 3261 §7.3.1: LWS).
+    std::size_t end = pos;
+    for (;;) {
+      end = bytes.find('\n', end);
+      if (end == std::string_view::npos)
+        return fail("no end of headers");
+      if (end + 1 < bytes.size() && (bytes[end + 1] == ' ' || bytes[end + 1] == '\t')) {
+        ++end;
+        continue;
+      }
+      break;
+    }
+    std::string_view line = bytes.substr(pos, end - pos);
+    pos = end + 1;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos)
+      return fail("header line without a colon");
+    if (const char* why = fn(trim(line.substr(0, colon)), trim(line.substr(colon + 1)), trim(line)))
+      return fail(why);
+  }
+}
+
+/// The tag parameter of a From/To value (RFC 3261 §20.39): after the URI
+/// (which, in <>, may carry parameters of its own).
+std::string_view tag_of(std::string_view value) noexcept {
+  if (auto close = value.find('>'); close != std::string_view::npos)
+    value.remove_prefix(close + 1);
+  for (auto semi = value.find(';'); semi != std::string_view::npos; semi = value.find(';')) {
+    value.remove_prefix(semi + 1);
+    auto param = value.substr(0, value.find(';'));
+    auto eq = param.find('=');
+    if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "tag"))
+      return trim(param.substr(eq + 1));
+  }
+  return {};
+}
+
+/// The URI of a name-addr or addr-spec (RFC 3261 §20.10): inside <> when
+/// there are any, else up to the first ';' (header parameters follow).
+std::string_view uri_of(std::string_view value) noexcept {
+  if (auto open = value.find('<'); open != std::string_view::npos) {
+    auto close = value.find('>', open);
+    if (close == std::string_view::npos)
+      return {};
+    return trim(value.substr(open + 1, close - open - 1));
+  }
+  return trim(value.substr(0, value.find(';')));
 }
 
 } // namespace
@@ -105,62 +168,174 @@ result<scanned_response> scan_response(std::string_view bytes) {
   auto eol = bytes.find('\n', pos);
   if (eol == std::string_view::npos)
     return fail("no end of headers");
-  pos = eol + 1;
 
   bool have_via = false;
   bool have_cseq = false;
-  for (;;) {
-    if (pos >= bytes.size())
-      return fail("no end of headers");
-    // The blank line ends the header block (RFC 3261 §7).
-    if (bytes[pos] == '\n' || (bytes[pos] == '\r' && pos + 1 < bytes.size() && bytes[pos + 1] == '\n'))
-      break;
-    if (bytes[pos] == ' ' || bytes[pos] == '\t')
-      return fail("continuation line without a header");
-    // A logical line runs on over folded lines (RFC 3261 §7.3.1: LWS).
-    std::size_t end = pos;
-    for (;;) {
-      end = bytes.find('\n', end);
-      if (end == std::string_view::npos)
-        return fail("no end of headers");
-      if (end + 1 < bytes.size() && (bytes[end + 1] == ' ' || bytes[end + 1] == '\t')) {
-        ++end;
-        continue;
-      }
-      break;
-    }
-    std::string_view line = bytes.substr(pos, end - pos);
-    pos = end + 1;
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos)
-      return fail("header line without a colon");
-    auto name = trim(line.substr(0, colon));
-    auto value = trim(line.substr(colon + 1));
+  bool have_to = false;
+  auto scanned = scan_headers(bytes, eol + 1, [&](std::string_view name, std::string_view value,
+                                                  std::string_view) -> const char* {
     if (iequals(name, "via") || iequals(name, "v")) {
       if (!have_via) {  // only the top Via matters (RFC 3261 §17.1.3)
         have_via = true;
         out.branch = top_branch(value);
         if (out.branch.empty())
-          return fail("no branch in the top Via");
+          return "no branch in the top Via";
       }
     } else if (iequals(name, "cseq")) {
-      if (have_cseq)
-        continue;
-      have_cseq = true;
-      if (!parse_cseq(value, out))
-        return fail("bad CSeq");
+      if (!have_cseq) {
+        have_cseq = true;
+        if (!parse_cseq(value, out.cseq, out.cseq_method))
+          return "bad CSeq";
+      }
     } else if (iequals(name, "www-authenticate") || iequals(name, "proxy-authenticate")) {
       if (out.challenge_count < out.challenges.size()) {
         out.challenges[out.challenge_count++] = value;
         out.proxy_challenge = lower(name.front()) == 'p';
       }
+    } else if (iequals(name, "to") || iequals(name, "t")) {
+      if (!have_to) {
+        have_to = true;
+        out.to_tag = tag_of(value);
+      }
+    } else if (iequals(name, "contact") || iequals(name, "m")) {
+      if (out.contact_uri.empty())
+        out.contact_uri = uri_of(value);
+    } else if (iequals(name, "record-route")) {
+      if (out.record_route_count == out.record_routes.size())
+        return "too many Record-Route headers";
+      out.record_routes[out.record_route_count++] = value;
     }
-  }
+    return nullptr;
+  });
+  if (!scanned)
+    return scanned.err();
   if (!have_via)
     return fail("no Via");
   if (!have_cseq)
     return fail("no CSeq");
   return out;
+}
+
+result<scanned_request> scan_request(std::string_view bytes) {
+  scanned_request out;
+  // Request-Line (RFC 3261 §7.1): Method SP Request-URI SP SIP-Version CRLF.
+  auto eol = bytes.find('\n');
+  if (eol == std::string_view::npos)
+    return fail("no end of headers");
+  auto first = trim(bytes.substr(0, eol));
+  auto sp1 = first.find(' ');
+  auto sp2 = sp1 == std::string_view::npos ? sp1 : first.find(' ', sp1 + 1);
+  if (sp1 == 0 || sp2 == std::string_view::npos || first.substr(sp2 + 1) != "SIP/2.0")
+    return fail("not a SIP/2.0 request");
+  out.method = first.substr(0, sp1);
+  out.request_uri = first.substr(sp1 + 1, sp2 - sp1 - 1);
+  for (char c : out.method)
+    if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && c != '-' && c != '_')
+      return fail("bad method");
+  if (out.request_uri.empty())
+    return fail("no Request-URI");
+
+  bool have_via = false, have_from = false, have_to = false, have_cseq = false;
+  auto scanned = scan_headers(bytes, eol + 1, [&](std::string_view name, std::string_view value,
+                                                  std::string_view line) -> const char* {
+    bool echo = false;
+    if (iequals(name, "via") || iequals(name, "v")) {
+      if (!have_via) {
+        have_via = true;
+        out.branch = top_branch(value);
+      }
+      echo = true;
+    } else if (iequals(name, "from") || iequals(name, "f")) {
+      echo = !have_from;
+      have_from = true;
+    } else if (iequals(name, "to") || iequals(name, "t")) {
+      if (!have_to) {
+        have_to = true;
+        out.to_tag = tag_of(value);
+        out.to_index = out.echo_count;
+        echo = true;
+      }
+    } else if (iequals(name, "call-id") || iequals(name, "i")) {
+      if (out.call_id.empty()) {
+        out.call_id = value;
+        echo = true;
+      }
+    } else if (iequals(name, "cseq")) {
+      if (!have_cseq) {
+        have_cseq = true;
+        if (!parse_cseq(value, out.cseq, out.cseq_method))
+          return "bad CSeq";
+        echo = true;
+      }
+    } else if (iequals(name, "record-route")) {
+      echo = true;
+      if (out.echo_count < out.echo.size())
+        out.record_route_mask |= uint32_t{1} << out.echo_count;
+    }
+    if (echo) {
+      if (out.echo_count == out.echo.size())
+        return "too many headers to echo";
+      out.echo[out.echo_count++] = line;
+    }
+    return nullptr;
+  });
+  if (!scanned)
+    return scanned.err();
+  if (!have_via)
+    return fail("no Via");
+  if (!have_from || !have_to)
+    return fail("no From or To");
+  if (out.call_id.empty())
+    return fail("no Call-ID");
+  if (!have_cseq)
+    return fail("no CSeq");
+  return out;
+}
+
+bool uri_host_port(std::string_view uri, std::string_view& host, uint16_t& port) noexcept {
+  uri = trim(uri);
+  if (!uri.empty() && uri.front() == '<') {
+    auto close = uri.find('>');
+    if (close == std::string_view::npos)
+      return false;
+    uri = uri.substr(1, close - 1);
+  }
+  if (uri.size() < 4 || !iequals(uri.substr(0, 4), "sip:"))
+    return false;
+  uri.remove_prefix(4);
+  // hostport ends at the URI parameters or headers (RFC 3261 §19.1.1).
+  uri = uri.substr(0, std::min(uri.find(';'), uri.find('?')));
+  if (auto at = uri.rfind('@'); at != std::string_view::npos)
+    uri.remove_prefix(at + 1);
+  std::string_view rest;
+  if (!uri.empty() && uri.front() == '[') {
+    auto close = uri.find(']');
+    if (close == std::string_view::npos)
+      return false;
+    host = uri.substr(1, close - 1);
+    rest = uri.substr(close + 1);
+  } else {
+    auto colon = uri.find(':');
+    host = uri.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : uri.substr(colon);
+  }
+  if (host.empty())
+    return false;
+  port = 5060;
+  if (!rest.empty()) {
+    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6)
+      return false;
+    uint32_t p = 0;
+    for (char c : rest.substr(1)) {
+      if (c < '0' || c > '9')
+        return false;
+      p = p * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (p == 0 || p > 65535)
+      return false;
+    port = static_cast<uint16_t>(p);
+  }
+  return true;
 }
 
 std::size_t format_branch(char* out, uint32_t run_id, branch_key key) noexcept {

@@ -31,6 +31,14 @@ struct scanned_response {
   std::array<std::string_view, 4> challenges{};
   uint8_t challenge_count = 0;
   bool proxy_challenge = false;   ///< the challenges came in Proxy-Authenticate
+  // What a UAC needs of an INVITE's answer to build its ACK and BYE (RFC 3261
+  // §12.1.2): the To tag, the remote target and the route set.
+  std::string_view to_tag;        ///< empty when the To header has no tag
+  std::string_view contact_uri;   ///< the first Contact's URI, without <>
+  /// Record-Route header values in message order (each may hold several
+  /// comma-separated entries); the first `record_route_count` are set.
+  std::array<std::string_view, 8> record_routes{};
+  uint8_t record_route_count = 0;
 };
 
 /// Scans one datagram as a SIP response (RFC 3261 §7.2): "SIP/2.0 NNN" status
@@ -39,6 +47,60 @@ struct scanned_response {
 /// name what is wrong: not a response, bad status code, no Via, no branch, no
 /// or bad CSeq, no end of headers.
 result<scanned_response> scan_response(std::string_view bytes);
+
+/// The parts of a request the built-in UAS (uas.hpp) uses to answer it.
+struct scanned_request {
+  std::string_view method;        ///< "INVITE", "ACK", "BYE", ...
+  std::string_view request_uri;
+  std::string_view call_id;
+  std::string_view branch;        ///< the top Via's branch
+  uint32_t cseq = 0;
+  std::string_view cseq_method;
+  std::string_view to_tag;
+  /// Whole header lines ("Via: ...") a response copies (RFC 3261 §8.2.6.2:
+  /// every Via in order, From, To, Call-ID, CSeq; §12.1.1: Record-Route), in
+  /// message order; the first `echo_count` are set.
+  std::array<std::string_view, 24> echo{};
+  uint8_t echo_count = 0;
+  uint8_t to_index = 0;           ///< which of `echo` is the To line
+  uint32_t record_route_mask = 0; ///< bit i: echo[i] is a Record-Route line
+};
+
+/// Scans one datagram as a SIP request (RFC 3261 §7.1): "METHOD URI SIP/2.0"
+/// and the headers above; Via, From, To, Call-ID and CSeq are required.
+/// More header lines to echo than `echo` holds is an error, never a crash.
+result<scanned_request> scan_request(std::string_view bytes);
+
+/// Splits a Record-Route / Route header value into its entries ("<sip:a;lr>,
+/// <sip:b;lr>" -> "<sip:a;lr>", "<sip:b;lr>"), commas inside <> or quotes kept.
+template <typename Fn>
+void for_each_route_entry(std::string_view value, Fn&& fn) {
+  std::size_t start = 0;
+  bool in_angle = false, in_quote = false;
+  for (std::size_t i = 0; i <= value.size(); ++i) {
+    char c = i < value.size() ? value[i] : ',';
+    if (c == '"' && !in_angle)
+      in_quote = !in_quote;
+    else if (c == '<' && !in_quote)
+      in_angle = true;
+    else if (c == '>' && !in_quote)
+      in_angle = false;
+    else if (c == ',' && !in_angle && !in_quote) {
+      auto entry = value.substr(start, i - start);
+      while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+        entry.remove_prefix(1);
+      while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t'))
+        entry.remove_suffix(1);
+      if (!entry.empty())
+        fn(entry);
+      start = i + 1;
+    }
+  }
+}
+
+/// host and port of a SIP URI ("sip:user@10.0.0.1:5070;lr" -> "10.0.0.1", 5070;
+/// "<sip:[::1]>" -> "::1", 5060). False when it is not a sip: URI.
+bool uri_host_port(std::string_view uri, std::string_view& host, uint16_t& port) noexcept;
 
 /// Our branch for a transaction: "z9hG4bK" (RFC 3261 §8.1.1.7) + "-lg" + the
 /// run's id (8 hex digits, random per run, so two runs never collide) + "." +

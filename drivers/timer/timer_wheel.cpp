@@ -144,7 +144,7 @@ void timer_wheel::fire_slot(std::size_t slot, uint64_t now_tick) {
     auto next = nodes_[i].next;
     if (nodes_[i].deadline_tick <= now_tick) {
       unlink(i);
-      due_.push_back(i);
+      due_.emplace_back(i, nodes_[i].generation);
     }
     i = next;
   }
@@ -175,8 +175,13 @@ std::size_t timer_wheel::advance(clock::time_point now) {
   }
   current_tick_ = now_tick;
   std::size_t fired = 0;
-  for (auto i : due_) {
+  for (auto [i, generation] : due_) {
     auto& n = nodes_[i];
+    // A callback earlier in this batch may have cancelled this timer (the
+    // node released: a new generation), and maybe scheduled another one into
+    // the same node: either way it is no longer the timer that fell due.
+    if (n.generation != generation)
+      continue;
     auto* target = n.target;
     auto cookie = n.cookie;
     release(i);  // before the callback: it may schedule again and reuse the node

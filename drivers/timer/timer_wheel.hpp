@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace centralita::drivers {
@@ -103,7 +104,7 @@ private:
   std::vector<node> nodes_;
   uint32_t free_ = UINT32_MAX;
   std::size_t live_ = 0;
-  std::vector<uint32_t> due_;  // scratch, reused
+  std::vector<std::pair<uint32_t, uint32_t>> due_;  // (node, its generation): scratch, reused
 };
 
 } // namespace centralita::drivers

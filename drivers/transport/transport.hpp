@@ -41,6 +41,9 @@ struct inbound_message {
   connection_id conn;  ///< TCP only
   unsigned reactor;    ///< which reactor (worker) received it
   std::string_view bytes;
+  /// When the kernel received it (CLOCK_REALTIME, ns; SO_TIMESTAMPNS): UDP
+  /// sockets opened with transport_options::rx_timestamps only, else 0.
+  int64_t rx_realtime_ns = 0;
 };
 
 /// What the transports hand upward. Implemented by actors/; called on the
@@ -111,6 +114,11 @@ struct transport_options {
   unsigned udp_buffer_count = 64;  ///< per UDP socket; each max_message_size + headroom
   std::size_t tcp_read_size = 16384;
   std::size_t tcp_max_connections = 16384;  ///< per reactor
+  /// UDP: stamp every datagram with its kernel receive time
+  /// (inbound_message::rx_realtime_ns), for a reader that handles a batch
+  /// of datagrams late but must know when each one arrived (the load
+  /// generator's latencies).
+  bool rx_timestamps = false;
 };
 
 } // namespace centralita::drivers

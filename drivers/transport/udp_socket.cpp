@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 
 namespace centralita::drivers {
@@ -85,6 +86,12 @@ result<std::unique_ptr<udp_socket>> udp_socket::open(reactor& r, const endpoint&
     ::setsockopt(s->fd_, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
   else
     ::setsockopt(s->fd_, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+  if (opts.rx_timestamps) {
+    // RFC-free: the kernel's receive time in a control message per datagram.
+    if (::setsockopt(s->fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+      return error{errc::io_error, sys_error("setsockopt(SO_TIMESTAMPNS)")};
+    s->control_len_ = CMSG_SPACE(sizeof(timespec));
+  }
   int rcvbuf = 4 << 20;
   ::setsockopt(s->fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (::bind(s->fd_, local.data(), local.size()) < 0)
@@ -102,7 +109,8 @@ result<std::unique_ptr<udp_socket>> udp_socket::open(reactor& r, const endpoint&
   s->buffer_count_ = count;
   // +1 detects oversize; rounded up so every buffer (and the
   // io_uring_recvmsg_out header at its start) is 64-byte aligned.
-  s->buffer_size_ = (opts.max_message_size + 1 + recv_headroom + 63) & ~std::size_t{63};
+  s->buffer_size_ =
+      (opts.max_message_size + 1 + recv_headroom + s->control_len_ + 63) & ~std::size_t{63};
   s->buf_ring_bytes_ = count * sizeof(io_uring_buf);
   void* mem = ::mmap(nullptr, s->buf_ring_bytes_, PROT_READ | PROT_WRITE,
                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -124,7 +132,7 @@ result<std::unique_ptr<udp_socket>> udp_socket::open(reactor& r, const endpoint&
                           io_uring_buf_ring_mask(count), static_cast<int>(i));
   io_uring_buf_ring_advance(s->buf_ring_, static_cast<int>(count));
   s->recv_template_.msg_namelen = sizeof(sockaddr_storage);
-  s->recv_template_.msg_controllen = 0;
+  s->recv_template_.msg_controllen = s->control_len_;
   return s;
 }
 
@@ -166,7 +174,8 @@ void udp_socket::on_completion(reactor& r, const io_uring_cqe& cqe) {
       auto* out = io_uring_recvmsg_validate(buf, cqe.res, &recv_template_);
       if (out != nullptr) {
         auto len = io_uring_recvmsg_payload_length(out, cqe.res, &recv_template_);
-        if ((out->flags & MSG_TRUNC) != 0 || len > buffer_size_ - recv_headroom - 1) {
+        if ((out->flags & MSG_TRUNC) != 0
+            || len > buffer_size_ - recv_headroom - control_len_ - 1) {
           counters_.udp_truncated.fetch_add(1, std::memory_order_relaxed);
         } else {
           counters_.udp_received.fetch_add(1, std::memory_order_relaxed);
@@ -177,6 +186,8 @@ void udp_socket::on_completion(reactor& r, const io_uring_cqe& cqe) {
                             std::string_view(static_cast<const char*>(
                                                io_uring_recvmsg_payload(out, &recv_template_)),
                                              len)};
+          if (control_len_ != 0)
+            m.rx_realtime_ns = receive_time(out);
           sink_.on_message(m);
         }
       }
@@ -191,6 +202,19 @@ void udp_socket::on_completion(reactor& r, const io_uring_cqe& cqe) {
   // re-arm unless the socket is shutting down.
   if (!more && cqe.res != -ECANCELED && cqe.res != -EBADF)
     arm();
+}
+
+int64_t udp_socket::receive_time(io_uring_recvmsg_out* out) {
+  for (auto* c = io_uring_recvmsg_cmsg_firsthdr(out, &recv_template_); c != nullptr;
+       c = io_uring_recvmsg_cmsg_nexthdr(out, &recv_template_, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS
+        && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+      return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    }
+  }
+  return 0;
 }
 
 void udp_socket::drain_errors() {

@@ -38,6 +38,7 @@ private:
   void arm();
   void recycle(uint16_t buffer_id);
   void drain_errors();
+  int64_t receive_time(io_uring_recvmsg_out* out);
 
   struct send_op;
   class send_completion;
@@ -55,6 +56,7 @@ private:
   std::size_t buf_ring_bytes_ = 0;
   std::unique_ptr<char[]> buffers_;
   msghdr recv_template_{};
+  std::size_t control_len_ = 0;  ///< room for the SO_TIMESTAMPNS control message, if asked
   bool armed_ = false;
   std::vector<send_op*> free_ops_;
   std::vector<std::unique_ptr<send_op>> all_ops_;

@@ -1,13 +1,19 @@
 #pragma once
 
-// WebSocket server side (RFC 6455): the opening handshake, and a session that
-// turns bytes into messages and messages into frames, over wslay's event API
-// (Debian's libwslay-dev) driven entirely in memory: no socket, no thread.
+// WebSocket (RFC 6455), both sides: the opening handshake as a server
+// (accept_websocket) and as a client (websocket_upgrade_request,
+// read_handshake_reply), and a session that turns bytes into messages and
+// messages into frames, over wslay's event API (Debian's libwslay-dev) driven
+// entirely in memory: no socket, no thread. Randomness (the client's key
+// nonce and masking keys) comes from the caller, like time does elsewhere in
+// protocols/.
 
 #include "protocols/http/request_parser.hpp"
 #include "protocols/http/response.hpp"
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +37,48 @@ struct handshake {
 };
 handshake accept_websocket(const request& req);
 
+/// The client's opening handshake (§4.1): what to ask for.
+struct client_handshake_request {
+  std::string host;              ///< the Host header: "127.0.0.1:8080" ([::1]:8080 for IPv6)
+  std::string resource;          ///< the resource name (§3): "/events?event=REGISTER"
+  std::vector<header> headers;   ///< more fields (Authorization, Origin); no CR or LF in them
+};
+
+/// A Sec-WebSocket-Key (§4.1 item 7): base64 of a 16-byte nonce, which the
+/// caller draws at random for each connection.
+std::string websocket_key(const std::array<uint8_t, 16>& nonce);
+
+/// The GET that asks for the upgrade (§4.1 items 1-9): request line, Host,
+/// "Upgrade: websocket", "Connection: Upgrade", the key, "Sec-WebSocket-Version:
+/// 13", the extra headers, CRLF. No extension and no subprotocol is offered.
+/// Errors (invalid_argument): an empty host, a resource not starting with
+/// '/', a space in the host or resource, a line break anywhere.
+result<std::string> websocket_upgrade_request(const client_handshake_request& req, std::string_view key);
+
+/// What the server answered to the opening handshake, read from the bytes
+/// received so far (the caller keeps appending and asks again).
+struct handshake_reply {
+  enum class state : uint8_t {
+    need_more,  ///< the head (status line, fields, empty line) is not complete yet
+    upgraded,   ///< a valid 101: frames follow at `consumed`
+    refused,    ///< a well-formed answer other than 101 (`status`: 401, 403, 400...)
+    invalid,    ///< not HTTP/1.x, a head over the limit, or a 101 that fails §4.1
+  };
+  state st = state::need_more;
+  int status = 0;                ///< the status code (0 when none could be read)
+  std::string reason;            ///< refused: the reason phrase; invalid: what is wrong
+  std::vector<header> headers;   ///< the response's fields (refused, upgraded)
+  std::size_t consumed = 0;      ///< upgraded, refused: the head's length; frames or the body follow
+};
+
+/// Reads a response head (RFC 9112 §4, §5: status line, fields, empty line;
+/// a bare LF ends a line too, §2.2; obs-fold becomes a space, §5.2) and, for
+/// 101, checks it as §4.1 asks of a client: "Upgrade: websocket", Connection
+/// listing "upgrade", Sec-WebSocket-Accept matching `key`, and no extension
+/// or subprotocol (none was offered). Pure; never throws.
+handshake_reply read_handshake_reply(std::string_view bytes, std::string_view key,
+                                     std::size_t max_head = 16384);
+
 /// Close codes (§7.4.1) we use.
 enum close_code : uint16_t {
   close_normal = 1000,
@@ -43,11 +91,24 @@ enum close_code : uint16_t {
   close_internal = 1011,
 };
 
-/// One server-side WebSocket session.
+/// Which end of the connection a session is (§5.1): a client masks every
+/// frame it sends and refuses masked frames; a server the other way round.
+enum class ws_role : uint8_t { server, client };
+
+/// Fills `len` bytes with masking-key material (client role). §5.3 and §10.3:
+/// the key of each frame must be unpredictable, so drawn from a strong source
+/// of entropy (a CSPRNG such as OpenSSL's RAND_bytes); tests may pass a fixed one.
+using ws_mask_source = std::function<void(uint8_t* buf, std::size_t len)>;
+
+/// One WebSocket session, server side (the default) or client side.
 class ws_session {
 public:
   struct options {
     std::size_t max_message = 65536;  ///< a larger incoming message closes with 1009
+    ws_role role = ws_role::server;
+    /// Required for the client role (the constructor throws
+    /// std::invalid_argument without it); unused by a server, which never masks.
+    ws_mask_source mask_source = {};
   };
   explicit ws_session(options opts);
   ws_session() : ws_session(options{}) {}
@@ -63,10 +124,11 @@ public:
 
   /// Parses incoming bytes; complete messages are appended to `out`. Pings
   /// are answered (a pong is queued), control frames between fragments
-  /// handled. A protocol violation (unmasked frame, bad opcode, reserved bits,
-  /// oversized control frame, text that is not UTF-8, message over
-  /// max_message) queues a close frame with the matching code and returns an
-  /// error naming it; the caller writes pending output, then closes.
+  /// handled. A protocol violation (a frame masked the wrong way for the
+  /// role, bad opcode, reserved bits, oversized control frame, text that is
+  /// not UTF-8, message over max_message) queues a close frame with the
+  /// matching code and returns an error naming it; the caller writes pending
+  /// output, then closes.
   result<void> feed(std::string_view bytes, std::vector<message>& out);
 
   /// Queue frames (no-ops once a close was queued).

@@ -108,10 +108,34 @@ TEST(cli, help) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag;
 }
 
+TEST(cli, call_flags) {
+  auto r = parse_cli({"centralita-bench", "call", "--callee", "bob", "--caller", "al",
+                      "--hold", "1.5", "--uas", "127.0.0.1:0", "--ring", "0.25",
+                      "--no-uas-register", "--password", "pw", "--domain", "example.com",
+                      "--tick-us", "0", "sip:127.0.0.1:5060"});
+  ASSERT_EQ(r.what, cli_result::action::run) << r.message;
+  EXPECT_EQ(r.opts.callee, "bob");
+  EXPECT_EQ(r.opts.caller, "al");
+  EXPECT_DOUBLE_EQ(r.opts.hold_s, 1.5);
+  EXPECT_EQ(r.opts.uas, "127.0.0.1:0");
+  EXPECT_DOUBLE_EQ(r.opts.ring_s, 0.25);
+  EXPECT_FALSE(r.opts.uas_register);
+  EXPECT_EQ(r.opts.password, "pw");
+  EXPECT_EQ(r.opts.domain, "example.com");
+  EXPECT_EQ(r.opts.tick_us, 0u);
+}
+
 TEST(cli, usage_errors_name_the_flag) {
   expect_usage({}, "no scenario");
   expect_usage({"dance", "h:1"}, "unknown scenario 'dance'");
-  expect_usage({"call", "h:1"}, "not implemented yet");
+  expect_usage({"push-wake", "h:1"}, "not implemented yet");
+  expect_usage({"call", "--hold", "-1", "h:1"}, "--hold");
+  expect_usage({"call", "--ring", "1", "h:1"}, "--ring: only for --uas");
+  expect_usage({"call", "--uas", "nowhere", "h:1"}, "--uas");
+  expect_usage({"call", "--uas", "127.0.0.1:70000", "h:1"}, "--uas");
+  expect_usage({"options", "--callee", "bob", "h:1"}, "--callee: only for the call scenario");
+  expect_usage({"call", "--users", "u[1-2]", "h:1"}, "--users: only for the register scenario");
+  expect_usage({"options", "--tick-us", "200000", "h:1"}, "--tick-us");
   expect_usage({"options"}, "no TARGET");
   expect_usage({"options", "a:1", "b:2"}, "unexpected argument 'b:2'");
   expect_usage({"options", "--rate", "fast", "h:1"}, "--rate");
@@ -206,6 +230,6 @@ TEST(cli, config_errors_name_the_key) {
   EXPECT_FALSE(table);
   auto array = apply_config(o, "rate = [1, 2]\n", "f.toml");
   EXPECT_FALSE(array);
-  // Another (planned) scenario's table is ignored.
+  // Another scenario's table is ignored.
   EXPECT_TRUE(apply_config(o, "[call]\nrate = 1\n", "f.toml"));
 }

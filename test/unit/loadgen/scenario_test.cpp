@@ -1,6 +1,7 @@
 // The options and register scenarios as state machines: requests written,
 // answers judged, through a fake client_ops (no sockets, no clock).
 #include "bench/loadgen/scenario.hpp"
+#include "test/unit/loadgen/fake_ops.hpp"
 
 #include "protocols/auth/challenge.hpp"
 #include "protocols/auth/credentials.hpp"
@@ -15,73 +16,9 @@
 using namespace centralita;
 using namespace centralita::loadgen;
 
+using namespace centralita::loadgen::testing;
+
 namespace {
-
-class fake_ops final : public client_ops {
-public:
-  struct sent {
-    uint32_t slot;
-    std::string method;
-    std::string bytes;
-  };
-  std::vector<sent> sends;
-  std::map<uint32_t, std::string> outcome;  // slot → "" (success) or the cause
-  std::vector<uint32_t> latencies;
-  std::map<uint32_t, std::string> buffers;
-  uint32_t branch_counter = 0;
-  std::string branch_text;
-
-  std::string_view sent_by(uint32_t slot) const override {
-    static const std::string by[] = {"127.0.0.1:40000", "127.0.0.1:40001"};
-    return by[slot % 2];
-  }
-  std::string_view next_branch(uint32_t) override {
-    branch_text = "z9hG4bK-test" + std::to_string(++branch_counter);
-    return branch_text;
-  }
-  std::string& request(uint32_t slot) override {
-    auto& b = buffers[slot];
-    b.clear();
-    return b;
-  }
-  void send(uint32_t slot, std::string_view method) override {
-    sends.push_back({slot, std::string(method), buffers[slot]});
-  }
-  void record_latency(uint32_t slot) override { latencies.push_back(slot); }
-  void finish(uint32_t slot, std::string_view cause) override {
-    ASSERT_EQ(outcome.count(slot), 0u) << "finished twice";
-    outcome[slot] = std::string(cause);
-  }
-  std::string_view run_token() const override { return "0badf00d"; }
-};
-
-/// The request as sip::message (so it is checked by the real parser).
-sip::message parsed(const std::string& bytes) {
-  auto m = sip::message::parse(bytes);
-  EXPECT_TRUE(m) << (m ? "" : m.err().reason) << "\n" << bytes;
-  return std::move(m.value());
-}
-
-/// A response to `request` as the scanner sees it; `extra` header lines appended.
-struct answer {
-  std::string bytes;
-  scanned_response scanned;
-};
-answer respond(const std::string& request, int status, const std::vector<std::string>& extra = {}) {
-  auto req = parsed(request);
-  auto resp = sip::make_response(req, status);
-  EXPECT_TRUE(resp);
-  for (auto& line : extra) {
-    auto colon = line.find(':');
-    resp->add_header(line.substr(0, colon), line.substr(colon + 2));
-  }
-  answer a;
-  a.bytes = resp->serialize();
-  auto s = scan_response(a.bytes);
-  EXPECT_TRUE(s) << a.bytes;
-  a.scanned = s.value();
-  return a;
-}
 
 target_params target() { return {"sip:127.0.0.1:5070", "127.0.0.1"}; }
 

@@ -285,3 +285,46 @@ RC_GTEST_PROP(timer_wheel, fires_once_never_early_never_late, ()) {
     RC_ASSERT(tr.fired_at[i] <= *first);
   }
 }
+
+// A callback that cancels another timer due in the same advance() (the load
+// generator's end of run cancelling its once-a-second timer due on the same
+// tick): the cancelled one must not fire, and a timer scheduled into the
+// released node must fire at its own deadline, once, with its own cookie.
+TEST(timer_wheel, a_callback_cancels_a_timer_due_in_the_same_batch) {
+  // Two timers on one tick, each cancelling the other when it fires: which
+  // goes first is the wheel's business, but only that one may fire.
+  struct canceller final : timer_target {
+    timer_wheel* wheel = nullptr;
+    timer_wheel::handle handles[2];
+    std::vector<uint64_t> fired;
+    bool reschedule = false;
+    bool cancelled = false;
+    void on_timer(uint64_t cookie) override {
+      fired.push_back(cookie);
+      if (cookie < 2) {
+        cancelled = wheel->cancel(handles[1 - cookie]);
+        if (reschedule)  // reuses the node just released
+          wheel->schedule(t0 + 20ms, this, 7);
+      }
+    }
+  };
+  for (bool reschedule : {false, true}) {
+    timer_wheel wheel(t0, 1ms, 64);
+    canceller c;
+    c.wheel = &wheel;
+    c.reschedule = reschedule;
+    c.handles[0] = wheel.schedule(t0 + 5ms, &c, 0);
+    c.handles[1] = wheel.schedule(t0 + 5ms, &c, 1);
+    EXPECT_EQ(wheel.advance(t0 + 5ms), 1u);
+    ASSERT_EQ(c.fired.size(), 1u);
+    EXPECT_TRUE(c.cancelled);
+    EXPECT_EQ(wheel.size(), reschedule ? 1u : 0u);
+    EXPECT_EQ(wheel.advance(t0 + 19ms), 0u);
+    EXPECT_EQ(wheel.advance(t0 + 20ms), reschedule ? 1u : 0u);
+    EXPECT_EQ(c.fired.size(), reschedule ? 2u : 1u);
+    if (reschedule) {
+      EXPECT_EQ(c.fired.back(), 7u);
+    }
+    EXPECT_EQ(wheel.size(), 0u);
+  }
+}
