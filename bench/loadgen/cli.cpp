@@ -169,10 +169,10 @@ outcome apply_setting(bench_options& o, std::string_view key, std::string_view v
       return outcome::ok;
     }
     if (value == "tcp" || value == "TCP") {
-      why = "TCP is not implemented yet (udp only for now)";
-      return outcome::bad;
+      o.transport = "tcp";
+      return outcome::ok;
     }
-    why = "expected udp, got '" + std::string(value) + "'";
+    why = "expected udp or tcp, got '" + std::string(value) + "'";
     return outcome::bad;
   }
   if (key == "json")
@@ -692,7 +692,12 @@ Transactions (RFC 3261 §17.1.2):
                              an attempt waits in the generator between its
                              transactions is left out; 0: wake for every answer
                              (more CPU; the built-in UAS answers sooner)
-  --transport udp            udp only for now (tcp comes later)
+  --transport udp|tcp        default udp; with tcp each of --sockets is a TCP
+                             connection to the target, requests are not
+                             retransmitted (RFC 3261 §17.1.1.2, §17.1.2.2), Via and
+                             Contact say TCP, and latencies are taken when an
+                             answer is handled (no kernel timestamps); the
+                             built-in UAS of `call` still listens on UDP
   --local-ip ADDR            address to send from (default: the one routing to TARGET)
 
 register:

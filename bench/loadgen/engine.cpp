@@ -1,5 +1,6 @@
 #include "bench/loadgen/engine.hpp"
 
+#include "drivers/transport/tcp_engine.hpp"
 #include "drivers/transport/udp_socket.hpp"
 #include "drivers/uring/reactor.hpp"
 
@@ -97,6 +98,10 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   std::unique_ptr<drivers::reactor> reactor;
   drivers::transport_counters counters;
   std::vector<std::unique_ptr<drivers::udp_socket>> sockets;
+  /// --transport tcp: one TCP client per "socket", each with its own
+  /// connection to the target (a new source port each: the target's
+  /// workers share them as they share UDP source ports).
+  std::vector<std::unique_ptr<drivers::tcp_engine>> tcps;
   std::vector<std::string> sent_by_text;
   std::unique_ptr<uas> callee;  // the built-in UAS, when configured
   uint32_t run_id = 0;
@@ -237,7 +242,7 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   void send_ack(uint32_t slot) override {
     auto& s = slots[slot];
     s.ack = s.request;
-    sockets[s.sock]->send(s.has_next_hop ? s.next_hop : cfg.target, s.ack);
+    put(slot, s.ack);
   }
 
   bool set_next_hop(uint32_t slot, std::string_view uri) override {
@@ -289,9 +294,41 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   // ---- transactions --------------------------------------------------------
 
   void transmit(txn_slot& s) {
-    // udp_socket takes the bytes by value (they must live until the send
+    // The sockets take the bytes by value (they must live until the send
     // completes); the slot keeps its own copy for retransmissions.
-    sockets[s.sock]->send(s.has_next_hop ? s.next_hop : cfg.target, s.request);
+    put(static_cast<uint32_t>(&s - slots.data()), s.request);
+  }
+
+  /// Sends bytes on the slot's socket (or TCP client) to its next hop.
+  void put(uint32_t slot, const std::string& bytes) {
+    auto& s = slots[slot];
+    const auto& to = s.has_next_hop ? s.next_hop : cfg.target;
+    if (tcps.empty()) {
+      sockets[s.sock]->send(to, bytes);
+      return;
+    }
+    // RFC 3261 §18.1.1: over TCP a request goes on the connection to its
+    // next hop (opened on first use); a failed connection fails the
+    // transaction at once (§8.1.3.1), after this call returned.
+    tcps[s.sock]->send(drivers::connection_id{}, to, bytes, false,
+                       [this, slot, gen = s.generation](int) {
+                         reactor->post([this, slot, gen] { on_tcp_failure(slot, gen); });
+                       });
+  }
+
+  void on_tcp_failure(uint32_t slot, uint32_t gen) {
+    ++extra.send_errors;
+    auto& s = slots[slot];
+    if (!s.busy || !s.active || s.generation != gen)
+      return;
+    set_active(s, false);
+    cancel_timer(s);
+    scen.on_transport_error(*this, slot);
+  }
+
+  std::string_view via_transport() const override { return tcps.empty() ? "UDP" : "TCP"; }
+  std::string_view contact_params() const override {
+    return tcps.empty() ? std::string_view{} : std::string_view(";transport=tcp");
   }
 
   void set_active(txn_slot& s, bool on) {
@@ -397,7 +434,7 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
       if (s.has_invite && key->generation == s.invite_gen && r->status >= 200
           && r->cseq_method == "INVITE" && !s.ack.empty()) {
         ++extra.acks_resent;
-        sockets[s.sock]->send(s.has_next_hop ? s.next_hop : cfg.target, s.ack);
+        put(key->slot, s.ack);
         return;
       }
       ++extra.stray;  // a late or retransmitted answer of a finished transaction
@@ -496,7 +533,7 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
       s.own_time = {};
       s.has_last_final = false;
       s.number = started;
-      s.sock = scen.socket_for(started, static_cast<unsigned>(sockets.size()));
+      s.sock = scen.socket_for(started, static_cast<unsigned>(sent_by_text.size()));
       s.attempt_start = now;
       ++started;
       ++inflight;
@@ -610,7 +647,11 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
       // Tick mode: while answers are awaited, wake once per tick for all
       // that came (their kernel timestamps keep the latencies exact)
       // instead of once per answer.
-      if (cfg.tick.count() > 0 && awaiting > 0) {
+      // TCP: a connection's reads and writes complete in their own
+      // rhythm; wake for the first completion.
+      if (!tcps.empty())
+        want = 1;
+      if (cfg.tick.count() > 0 && awaiting > 0 && tcps.empty()) {
         want = batch_limit;
         delta = std::min<clock_type::duration>(delta, cfg.tick);
       }
@@ -656,7 +697,7 @@ result<void> engine::impl::setup() {
   reactor = std::move(r.value());
   reactor->bind_to_current_thread();
   drivers::transport_options opts;
-  opts.rx_timestamps = cfg.tick.count() > 0;
+  opts.rx_timestamps = cfg.tick.count() > 0 && !cfg.tcp;
   {
     timespec rt{};
     ::clock_gettime(CLOCK_REALTIME, &rt);
@@ -668,7 +709,19 @@ result<void> engine::impl::setup() {
   // as truncated), 256 buffers per socket for bursts.
   opts.max_message_size = 16384;
   opts.udp_buffer_count = 256;
-  for (unsigned i = 0; i < cfg.sockets; ++i) {
+  if (cfg.tcp) {
+    // The Via names our address without a port: the answers come back on
+    // the connection (RFC 3261 §18.2.2), whose port we learn only once it is
+    // open.
+    opts.tcp_idle_timeout = std::chrono::seconds{3600};
+    for (unsigned i = 0; i < cfg.sockets; ++i) {
+      tcps.push_back(std::make_unique<drivers::tcp_engine>(*reactor, opts, *this, counters));
+      auto host = cfg.local.address();
+      sent_by_text.push_back(cfg.local.family() == AF_INET6 ? "[" + host + "]" : host);
+      awaiting_on.push_back(0);
+    }
+  }
+  for (unsigned i = 0; i < (cfg.tcp ? 0u : cfg.sockets); ++i) {
     std::unique_ptr<drivers::udp_socket> sock;
     std::string why = "no free port";
     for (int tries = 0; tries < 5 && !sock; ++tries) {
@@ -740,6 +793,7 @@ void engine::impl::thread_main() {
     callee.reset();
   }
   sockets.clear();
+  tcps.clear();
   reactor.reset();
   std::lock_guard<std::mutex> lock(mtx);
   if (state != phase::failed)
@@ -758,7 +812,7 @@ result<std::unique_ptr<engine>> engine::create(engine_config cfg, scenario& s) {
   static constexpr char hex[] = "0123456789abcdef";
   for (int i = 0; i < 8; ++i)
     p->run_token_text[i] = hex[(p->run_id >> (28 - 4 * i)) & 0xf];
-  p->rep.transport = "udp";
+  p->rep.transport = p->cfg.tcp ? "tcp" : "udp";
   p->rep.target = p->cfg.target_name;
   p->rep.scenario = std::string(s.name());
   p->rep.rate_offered = p->cfg.rate_offered;
@@ -818,7 +872,9 @@ run_report engine::report() const {
 
 engine_extras engine::extras() const {
   auto e = impl_->extra;
-  e.send_errors = impl_->counters.udp_send_errors.load();
+  e.send_errors = impl_->extra.send_errors + impl_->counters.udp_send_errors.load()
+                  + impl_->counters.tcp_send_errors.load();
+  e.unreachable += impl_->counters.tcp_connect_errors.load();
   e.truncated = impl_->counters.udp_truncated.load();
   e.no_buffers = impl_->counters.udp_no_buffers.load();
   e.uas_enabled = impl_->cfg.uas_local.has_value();

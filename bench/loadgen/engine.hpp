@@ -35,7 +35,8 @@ struct engine_config {
   drivers::endpoint target;
   std::string target_name;           ///< for the report ("sip:127.0.0.1:5060")
   drivers::endpoint local;           ///< address the sockets bind (port ignored)
-  unsigned sockets = 4;
+  unsigned sockets = 4;              ///< UDP sockets, or TCP connections with `tcp`
+  bool tcp = false;                  ///< RFC 3261 §18 over TCP (no retransmissions)
   pacer pace = pacer::fixed(100);
   double rate_offered = 100;         ///< for the report
   uint64_t count = 1000;             ///< attempts to start; 0: bounded by `duration` only

@@ -230,7 +230,8 @@ int main(int argc, char** argv) {
     cfg.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(*o.duration_s));
   cfg.max_inflight = o.max_inflight;
-  cfg.retransmit = o.retransmit;
+  cfg.tcp = o.transport == "tcp";
+  cfg.retransmit = o.retransmit && !cfg.tcp;  // reliable transports: no Timer A/E
   cfg.tick = std::chrono::microseconds{o.tick_us};
   cfg.t1 = std::chrono::milliseconds{o.t1_ms};
   cfg.t2 = std::chrono::milliseconds{o.t2_ms};

@@ -58,6 +58,10 @@ public:
   virtual void finish(uint32_t slot, std::string_view failure_cause) = 0;
   /// A per-run token for Call-IDs and tags (8 hex digits).
   virtual std::string_view run_token() const = 0;
+  /// The Via transport ("UDP", "TCP") and what a Contact adds for it
+  /// (";transport=tcp", RFC 3261 §19.1.1).
+  virtual std::string_view via_transport() const { return "UDP"; }
+  virtual std::string_view contact_params() const { return {}; }
 
 protected:
   ~client_ops() = default;

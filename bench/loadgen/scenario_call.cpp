@@ -46,7 +46,7 @@ public:
     out += "INVITE ";
     out += invite_uri_;
     out += " SIP/2.0\r\n";
-    append_via(out, ops.sent_by(slot), branch);
+    append_via(ops, out, ops.sent_by(slot), branch);
     out += "Max-Forwards: 70\r\n";
     append_from_to(ops, out, slot, {});
     append_call_id(ops, out, number);
@@ -54,6 +54,7 @@ public:
     out += p_.caller;
     out += '@';
     out += ops.sent_by(slot);
+    out += ops.contact_params();
     out += ">\r\nUser-Agent: centralita-bench\r\nContent-Length: 0\r\n\r\n";
     ops.send(slot, "INVITE");
   }
@@ -86,7 +87,7 @@ public:
       out += "ACK ";
       out += invite_uri_;
       out += " SIP/2.0\r\n";
-      append_via(out, ops.sent_by(slot), st.invite_branch);
+      append_via(ops, out, ops.sent_by(slot), st.invite_branch);
       out += "Max-Forwards: 70\r\n";
       append_from_to(ops, out, slot, st.to_tag);
       append_call_id(ops, out, st.number);
@@ -161,7 +162,7 @@ private:
     out += ' ';
     out += st.remote_target;
     out += " SIP/2.0\r\n";
-    append_via(out, ops.sent_by(slot), branch);
+    append_via(ops, out, ops.sent_by(slot), branch);
     for (const auto& route : st.routes) {
       out += "Route: ";
       out += route;
@@ -179,9 +180,12 @@ private:
     out += "\r\nContent-Length: 0\r\n\r\n";
   }
 
-  static void append_via(std::string& out, std::string_view sent_by, std::string_view branch) {
+  static void append_via(client_ops& ops, std::string& out, std::string_view sent_by,
+                         std::string_view branch) {
     // rport (RFC 3581): answers come back to the socket that sent.
-    out += "Via: SIP/2.0/UDP ";
+    out += "Via: SIP/2.0/";
+    out += ops.via_transport();
+    out += ' ';
     out += sent_by;
     out += ";branch=";
     out += branch;

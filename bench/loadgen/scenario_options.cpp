@@ -22,7 +22,9 @@ public:
     // per attempt; rport (RFC 3581) so the answer comes back to this socket.
     out += "OPTIONS ";
     out += target_.uri;
-    out += " SIP/2.0\r\nVia: SIP/2.0/UDP ";
+    out += " SIP/2.0\r\nVia: SIP/2.0/";
+    out += ops.via_transport();
+    out += ' ';
     out += sent_by;
     out += ";branch=";
     out += branch;

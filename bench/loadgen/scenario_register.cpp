@@ -157,7 +157,9 @@ private:
     auto& out = ops.request(slot);
     out += "REGISTER ";
     out += request_uri_;
-    out += " SIP/2.0\r\nVia: SIP/2.0/UDP ";
+    out += " SIP/2.0\r\nVia: SIP/2.0/";
+    out += ops.via_transport();
+    out += ' ';
     out += sent_by;
     out += ";branch=";
     out += branch;
@@ -183,6 +185,7 @@ private:
     out += user_;
     out += '@';
     out += sent_by;
+    out += ops.contact_params();
     out += ">\r\nExpires: ";
     out += expires == p_.expires ? std::string_view(expires_text_) : std::string_view("0");
     out += "\r\n";
