@@ -246,6 +246,17 @@ int main(int argc, char** argv) {
       return setup_failed(set_up.err().reason);
     binding = std::move(set_up.value());
   }
+  // Leave the registrar as we found it (RFC 3261 §10.2.2), however the run ends.
+  auto remove_binding = [&] {
+    if (!binding || !binding->registered)
+      return;
+    auto gone = register_binding(*remote, binding->request_uri, binding->aor, o.callee,
+                                 o.password, binding->contact, 0, std::chrono::seconds{5});
+    if (!gone)
+      std::fprintf(stderr, "note: removing the UAS's binding failed: %s\n",
+                   gone.err().reason.c_str());
+    binding.reset();
+  };
 
   std::optional<process_sample> target_before;
   if (o.target_pid != 0) {
@@ -262,12 +273,17 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // --knee: steps of rising rate, each one engine run like the one below.
-  if (o.knee)
-    return knee_main(o, {cfg, scen.get(), o.target_pid, signals}, shell_command(args));
+  if (o.knee) {
+    int rc = knee_main(o, {cfg, scen.get(), o.target_pid, signals}, shell_command(args));
+    remove_binding();
+    return rc;
+  }
 
   auto created = engine::create(cfg, *scen);
-  if (!created)
+  if (!created) {
+    remove_binding();
     return setup_failed(created.err().reason);
+  }
   auto& eng = *created.value();
 
   double cpu_before = self_cpu_s();
@@ -343,14 +359,7 @@ int main(int argc, char** argv) {
   if (extra.acks_resent > 0)
     std::fprintf(stderr, "note: %llu ACKs sent again (retransmitted answers to INVITEs)\n",
                  static_cast<unsigned long long>(extra.acks_resent));
-  if (binding && binding->registered) {
-    // Leave the registrar as we found it (RFC 3261 §10.2.2).
-    auto gone = register_binding(*remote, binding->request_uri, binding->aor, o.callee,
-                                 o.password, binding->contact, 0, std::chrono::seconds{5});
-    if (!gone)
-      std::fprintf(stderr, "note: removing the UAS's binding failed: %s\n",
-                   gone.err().reason.c_str());
-  }
+  remove_binding();
   if (extra.send_errors > 0)
     std::fprintf(stderr, "note: %llu sends failed\n",
                  static_cast<unsigned long long>(extra.send_errors));
