@@ -15,8 +15,8 @@ namespace centralita::loadgen {
 
 namespace {
 
-constexpr std::string_view implemented[] = {"options", "register", "call", "events"};
-constexpr std::string_view planned[] = {"push-wake"};
+constexpr std::string_view implemented[] = {"options", "register", "call", "events",
+                                            "push-wake"};
 
 /// Flags that take no value (in a config file: `key = true`).
 constexpr std::string_view switches[] = {"no-retransmit", "unregister", "progress", "no-uas-register",
@@ -286,6 +286,21 @@ outcome apply_setting(bench_options& o, std::string_view key, std::string_view v
     return text(o.uas);
   if (key == "no-uas-register")
     return boolean(o.uas_register, true);
+  // push-wake (docs/load-testing.md, "push-wake")
+  if (key == "webhook")
+    return text(o.webhook);
+  if (key == "wake-delay") {
+    if (!parse_double(value, d) || d < 0 || d > 3600) {
+      why = "expected seconds from 0 to 3600, got '" + std::string(value) + "'";
+      return outcome::bad;
+    }
+    o.wake_delay_s = d;
+    return outcome::ok;
+  }
+  if (key == "pn-provider")
+    return text(o.pn_provider);
+  if (key == "pn-param")
+    return text(o.pn_param);
   // events (docs/load-testing.md, "events")
   if (key == "subscribers" || key == "slow") {
     uint64_t k = 0;
@@ -333,13 +348,6 @@ outcome apply_setting(bench_options& o, std::string_view key, std::string_view v
 
 bool known_scenario(std::string_view s) {
   for (auto k : implemented)
-    if (k == s)
-      return true;
-  return false;
-}
-
-bool planned_scenario(std::string_view s) {
-  for (auto k : planned)
     if (k == s)
       return true;
   return false;
@@ -444,7 +452,7 @@ result<void> apply_config(bench_options& opts, std::string_view toml_text,
     for (auto&& [k, node] : table) {
       std::string key = canonical(k.str());
       if (node.is_table()) {
-        if (prefix.empty() && (known_scenario(key) || planned_scenario(key)))
+        if (prefix.empty() && known_scenario(key))
           continue;  // a scenario's table: read below if it is ours
         return error{errc::invalid_argument,
                      std::string(origin) + ": unknown table [" + prefix + std::string(k.str()) + "]"};
@@ -515,12 +523,11 @@ cli_result parse_cli(const std::vector<std::string>& args) {
   cli_result out;
   auto& o = out.opts;
   if (positional.empty())
-    return usage_error("no scenario given (options, register)");
+    return usage_error("no scenario given (options, register, call, push-wake, events)");
   o.scenario = positional[0];
   if (!known_scenario(o.scenario)) {
-    if (planned_scenario(o.scenario))
-      return usage_error("scenario '" + o.scenario + "' is not implemented yet (options, register)");
-    return usage_error("unknown scenario '" + o.scenario + "' (options, register)");
+    return usage_error("unknown scenario '" + o.scenario
+                       + "' (options, register, call, push-wake, events)");
   }
   if (positional.size() > 2)
     return usage_error("unexpected argument '" + positional[2] + "' (one TARGET only)");
@@ -608,17 +615,40 @@ cli_result parse_cli(const std::vector<std::string>& args) {
     return std::nullopt;
   };
   bool is_register = o.scenario == "register";
-  bool is_call = o.scenario == "call";
+  bool is_push = o.scenario == "push-wake";
+  bool is_call = o.scenario == "call" || is_push;
+  if (is_push) {
+    if (o.webhook.empty() || o.uas.empty() || o.users.empty())
+      return usage_error("push-wake needs --webhook ADDR:PORT (the push gateway it runs), --uas "
+                         "ADDR:PORT (where the woken phones take calls) and --users "
+                         "PREFIX[START-END] (the phones)");
+    auto colon = o.webhook.rfind(':');
+    uint64_t port = 0;
+    if (colon == std::string::npos || colon == 0
+        || !parse_u64(std::string_view(o.webhook).substr(colon + 1), port) || port > 65535)
+      return usage_error("--webhook: expected ADDRESS:PORT, got '" + o.webhook + "'");
+  }
+  if (auto e = only_for({"webhook", "wake-delay", "pn-provider", "pn-param"}, is_push,
+                        "the push-wake scenario"))
+    return *e;
+  if (auto e = only_for({"callee", "no-uas-register"}, o.scenario == "call",
+                        "the call scenario"))
+    return *e;
+  if (is_push) {
+    if (auto e = only_for({"users-csv", "unregister"}, false, "the register scenario"))
+      return *e;
+  } else if (auto e = only_for({"users", "expires"}, is_register, "the register scenario")) {
+    return *e;
+  }
   if (is_register && o.users.empty() && o.users_csv.empty())
     return usage_error("register needs --users PREFIX[START-END] or --users-csv FILE");
-  if (auto e = only_for({"users", "users-csv", "expires", "unregister"}, is_register,
-                        "the register scenario"))
+  if (auto e = only_for({"users-csv", "unregister"}, is_register, "the register scenario"))
     return *e;
   if (auto e = only_for({"password", "domain"}, is_register || is_call,
                         "the register and call scenarios"))
     return *e;
-  if (auto e = only_for({"callee", "caller", "hold", "ring", "uas", "no-uas-register"}, is_call,
-                        "the call scenario"))
+  if (auto e = only_for({"caller", "hold", "ring", "uas"}, is_call,
+                        "the call and push-wake scenarios"))
     return *e;
   if (auto e = only_for({"ring", "no-uas-register"}, !o.uas.empty(), "--uas (the built-in UAS)"))
     return *e;
@@ -650,7 +680,9 @@ Scenarios:
   events                     N WebSocket subscribers of a centralita switch's
                              /events, counting delivered events and gaps;
                              TARGET is its HTTP listener (http://HOST:PORT)
-  (push-wake is planned, not implemented yet)
+  push-wake                  calls to sleeping phones (RFC 8599): the switch pushes
+                             through the webhook gateway this generator runs, the
+                             phone registers again from the UAS and takes the call
 
 TARGET                       sip:HOST:PORT or HOST:PORT (port 5060 if omitted)
 
@@ -729,6 +761,21 @@ call:
   Latencies: "setup" (INVITE to 200; the headline) and "pdd" (INVITE to the
   first 18x). Failures: the INVITE's status ("486"), "timeout", "transport",
   "no-contact", "bye:<cause>".
+
+push-wake (the call flags, plus):
+  --webhook ADDR:PORT        the push gateway to run (the switch's [push.<name>]
+                             type = "webhook", url = "http://ADDR:PORT/push")
+  --uas ADDR:PORT            where the woken phones take their calls (required)
+  --users PREFIX[START-END]  the phones; attempt n calls phone n mod their number;
+                             each first REGISTERs with pn-provider, pn-prid (its
+                             name) and pn-param, asleep (Contact port 9)
+  --password P               the phones' password, when the switch challenges
+  --wake-delay S             push received -> the phone's REGISTER (default 0)
+  --pn-provider NAME         default webhook; --pn-param TEXT: default
+                             centralita-bench
+  --expires S                of the phones' REGISTERs (default 3600)
+  Latencies: "push" (INVITE to the push at the gateway), "wake" (the phone's
+  REGISTER to the INVITE reaching it), "setup" and "pdd" as for call.
 
 events (TARGET: http://HOST:PORT, ws://HOST:PORT/events or HOST:PORT):
   --subscribers N            WebSocket subscribers (default 10)

@@ -72,6 +72,11 @@ struct bench_options {
   std::string uas;                      ///< ADDR:PORT of the built-in UAS; empty: none
   double ring_s = 0;                    ///< the built-in UAS: 180 to 200
   bool uas_register = true;             ///< REGISTER the callee with the UAS as Contact
+  // push-wake
+  std::string webhook;                  ///< ADDR:PORT of the push gateway we run
+  double wake_delay_s = 0;              ///< push received -> the phone's REGISTER
+  std::string pn_provider = "webhook";  ///< RFC 8599 pn-provider of the phones
+  std::string pn_param = "centralita-bench";
   // events (events_config.hpp): WebSocket subscribers of the switch's /events
   unsigned subscribers = 10;
   std::optional<std::string> filter;    ///< query appended to /events? ("event=REGISTER")

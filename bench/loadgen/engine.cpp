@@ -1,5 +1,6 @@
 #include "bench/loadgen/engine.hpp"
 
+#include "bench/loadgen/webhook.hpp"
 #include "drivers/transport/tcp_engine.hpp"
 #include "drivers/transport/udp_socket.hpp"
 #include "drivers/uring/reactor.hpp"
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <unordered_map>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -59,6 +62,17 @@ std::optional<uint16_t> reserve_port(const drivers::endpoint& address) {
 
 } // namespace
 
+std::string phone_call_id(std::string_view user) {
+  return "pw-" + std::string(user) + "@centralita-bench";
+}
+
+std::string phone_contact(std::string_view user, std::string_view hostport,
+                          const engine_config::push_wake& p) {
+  // RFC 8599 §4.1.2: the push parameters ride in the Contact URI.
+  return "<sip:" + std::string(user) + "@" + std::string(hostport) + ";pn-provider="
+         + p.pn_provider + ";pn-prid=" + std::string(user) + ";pn-param=" + p.pn_param + ">";
+}
+
 /// One attempt's slot and the client transaction it runs (RFC 3261 §17.1.2).
 struct txn_slot {
   uint32_t generation = 0;
@@ -104,6 +118,23 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
   std::vector<std::unique_ptr<drivers::tcp_engine>> tcps;
   std::vector<std::string> sent_by_text;
   std::unique_ptr<uas> callee;  // the built-in UAS, when configured
+  // push-wake
+  std::unique_ptr<webhook_server> webhook;
+  std::unordered_map<uint64_t, uint32_t> slot_of_number;  // attempts in progress
+  std::unordered_map<std::string, uint32_t> phone_cseq;
+  std::unordered_map<uint64_t, wake_register> delayed_wakes;
+  uint64_t next_delayed = 0;
+  struct wake_target final : drivers::timer_target {
+    impl* owner;
+    explicit wake_target(impl* o) : owner(o) {}
+    void on_timer(uint64_t cookie) override {
+      auto it = owner->delayed_wakes.find(cookie);
+      if (it == owner->delayed_wakes.end())
+        return;
+      owner->callee->wake(std::move(it->second));
+      owner->delayed_wakes.erase(it);
+    }
+  } wake_later{this};
   uint32_t run_id = 0;
   char run_token_text[8] = {};
 
@@ -277,6 +308,8 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
     set_active(s, false);
     free_slots.push_back(slot);
     --inflight;
+    if (cfg.push)
+      slot_of_number.erase(s.number);
     if (failure_cause.empty()) {
       ++rep.succeeded;
       ++sec.succeeded;
@@ -535,6 +568,8 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
       s.number = started;
       s.sock = scen.socket_for(started, static_cast<unsigned>(sent_by_text.size()));
       s.attempt_start = now;
+      if (cfg.push)
+        slot_of_number[started] = slot;
       ++started;
       ++inflight;
       ++rep.attempted;
@@ -666,6 +701,52 @@ struct engine::impl final : client_ops, drivers::message_sink, drivers::timer_ta
     reactor->submit();
   }
 
+  /// push-wake: a push reached the webhook (posted from its thread).
+  void on_push(const push_notice& n) {
+    ++extra.pushes;
+    // Our Call-IDs: "<run token>-c<hex number>@centralita-bench" (scenario_call.cpp).
+    std::string_view id = n.call_id;
+    auto token = run_token();
+    uint64_t number = 0;
+    bool ours = id.size() > token.size() + 2 && id.substr(0, token.size()) == token
+                && id.substr(token.size(), 2) == "-c";
+    if (ours) {
+      auto hex = id.substr(token.size() + 2);
+      auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), number, 16);
+      ours = ec == std::errc{} && end != hex.data() && *end == '@';
+    }
+    auto it = ours ? slot_of_number.find(number) : slot_of_number.end();
+    if (it == slot_of_number.end()) {
+      ++extra.pushes_unmatched;  // another run's call, or one already over
+    } else {
+      // INVITE sent -> the push read by the gateway (not when the reactor got to it).
+      rx_time = n.received;
+      in_rx = true;
+      record_latency(it->second, "push");
+      in_rx = false;
+    }
+    const auto& p = *cfg.push;
+    wake_register w;
+    w.registrar = cfg.target;
+    w.request_uri = p.request_uri;
+    w.user = n.prid;
+    w.aor = "sip:" + n.prid + "@" + p.domain;
+    w.password = p.password;
+    w.contact = phone_contact(n.prid, cfg.uas_local->to_string(), p);
+    w.call_id = phone_call_id(n.prid);
+    auto& cseq = phone_cseq[n.prid];
+    cseq = cseq == 0 ? 10 : cseq + 2;  // the first REGISTER used 1 and 2
+    w.cseq = cseq;
+    w.expires = p.expires;
+    if (p.wake_delay.count() <= 0) {
+      callee->wake(std::move(w));
+      return;
+    }
+    auto key = next_delayed++;
+    delayed_wakes.emplace(key, std::move(w));
+    reactor->timers().schedule(reactor->now() + p.wake_delay, &wake_later, key);
+  }
+
   void abort_now() {
     starting = false;
     for (uint32_t i = 0; i < slots.size(); ++i)
@@ -759,6 +840,18 @@ result<void> engine::impl::setup() {
       return error{errc::io_error, "cannot open the UAS socket on "
                                        + cfg.uas_local->to_string() + ": " + opened.err().reason};
   }
+  if (cfg.push) {
+    if (!callee)
+      return error{errc::invalid_argument, "push-wake needs the built-in UAS"};
+    callee->set_wake_latency(&rep.latency["wake"], realtime_offset_ns);
+    auto* r = reactor.get();
+    auto started_hook = webhook_server::start(cfg.push->webhook, [this, r](push_notice n) {
+      r->post([this, n = std::move(n)] { on_push(n); });
+    });
+    if (!started_hook)
+      return started_hook.err();
+    webhook = std::move(started_hook.value());
+  }
   return {};
 }
 
@@ -787,6 +880,8 @@ void engine::impl::thread_main() {
   }
   // The sockets go before the reactor whose ring they registered with, both
   // on the ring's issuer thread.
+  // The webhook's thread posts to the reactor: it goes first.
+  webhook.reset();
   if (callee) {
     uas_final = callee->counters();
     callee->close();

@@ -53,6 +53,19 @@ struct engine_config {
   /// The built-in UAS (call --uas): its socket on the same reactor.
   std::optional<drivers::endpoint> uas_local;
   uas_config uas;
+  /// push-wake: the phones' push gateway, and how a pushed phone registers
+  /// again (from the UAS, which then takes the call).
+  struct push_wake {
+    drivers::endpoint webhook;          ///< where the webhook server listens
+    std::string request_uri;            ///< of the phones' REGISTERs
+    std::string domain;                 ///< of their AoRs
+    std::string password;
+    std::string pn_provider = "webhook";
+    std::string pn_param = "centralita-bench";
+    std::chrono::milliseconds wake_delay{0};  ///< push received -> REGISTER sent
+    uint32_t expires = 3600;
+  };
+  std::optional<push_wake> push;
 };
 
 /// Counters the report does not carry (for the final notes of the CLI).
@@ -65,8 +78,17 @@ struct engine_extras {
   uint64_t no_buffers = 0;     ///< the receive buffer ring ran dry (the kernel dropped)
   uint64_t acks_resent = 0;    ///< ACKs sent again for retransmitted INVITE answers
   bool uas_enabled = false;
+  uint64_t pushes = 0;          ///< push-wake: pushes received by the webhook
+  uint64_t pushes_unmatched = 0;  ///< ... for no call in progress of this run
   uas_counters uas;            ///< the built-in UAS's, when it ran
 };
+
+/// push-wake: the phones' registration Call-ID (the same for the first
+/// REGISTER and the one after each push: refreshes, RFC 3261 §10.2.4) and
+/// their Contact (RFC 8599 parameters; pn-prid is the user's name).
+std::string phone_call_id(std::string_view user);
+std::string phone_contact(std::string_view user, std::string_view hostport,
+                          const engine_config::push_wake& p);
 
 class engine {
 public:

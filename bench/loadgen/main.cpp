@@ -5,6 +5,7 @@
 #include "bench/loadgen/engine.hpp"
 #include "bench/loadgen/events_run.hpp"
 #include "bench/loadgen/knee_run.hpp"
+#include "bench/loadgen/push_wake.hpp"
 #include "bench/loadgen/report.hpp"
 #include "bench/loadgen/scenario.hpp"
 #include "bench/loadgen/users.hpp"
@@ -98,7 +99,8 @@ struct uas_binding {
 /// --uas ADDR:PORT: picks the port (0: a free one), points the engine's UAS
 /// at it and, unless --no-uas-register, REGISTERs the callee there.
 result<uas_binding> set_up_uas(const bench_options& o, const target_address& target,
-                               const drivers::endpoint& remote, engine_config& cfg) {
+                               const drivers::endpoint& remote, engine_config& cfg,
+                               bool register_callee) {
   auto colon = o.uas.rfind(':');
   auto host = o.uas.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
@@ -131,7 +133,7 @@ result<uas_binding> set_up_uas(const bench_options& o, const target_address& tar
   std::string domain = o.domain.empty() ? target.uri.substr(4) : o.domain;
   b.aor = "sip:" + o.callee + "@" + domain;
   b.request_uri = o.domain.empty() ? target.uri : "sip:" + o.domain;
-  if (!o.uas_register)
+  if (!register_callee)
     return b;
   auto r = register_binding(remote, b.request_uri, b.aor, o.callee, o.password, b.contact,
                             3600, std::chrono::seconds{10});
@@ -160,15 +162,23 @@ int main(int argc, char** argv) {
   auto target = parse_target(o.target);  // checked by parse_cli
   target_params tp{target->uri, target->host};
   std::unique_ptr<scenario> scen;
+  std::optional<user_source> phones;  // push-wake
   if (o.scenario == "options") {
     scen = make_options_scenario(tp);
-  } else if (o.scenario == "call") {
+  } else if (o.scenario == "call" || o.scenario == "push-wake") {
     call_params cp;
     cp.target = tp;
     cp.domain = o.domain;
     cp.callee = o.callee;
     cp.caller = o.caller;
     cp.hold = std::chrono::milliseconds{static_cast<int64_t>(o.hold_s * 1000 + 0.5)};
+    if (o.scenario == "push-wake") {
+      auto range = user_range::parse(o.users);
+      if (!range)
+        return usage("--users: " + range.err().reason);
+      phones = user_source(std::move(range.value()), o.password);
+      cp.callees = phones;
+    }
     scen = make_call_scenario(std::move(cp));
   } else {
     register_params rp;
@@ -241,7 +251,7 @@ int main(int argc, char** argv) {
   // The built-in UAS, reachable through the target by a registration.
   std::optional<uas_binding> binding;
   if (!o.uas.empty()) {
-    auto set_up = set_up_uas(o, *target, *remote, cfg);
+    auto set_up = set_up_uas(o, *target, *remote, cfg, !phones && o.uas_register);
     if (!set_up)
       return setup_failed(set_up.err().reason);
     binding = std::move(set_up.value());
@@ -256,6 +266,40 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "note: removing the UAS's binding failed: %s\n",
                    gone.err().reason.c_str());
     binding.reset();
+  };
+
+  // push-wake: the gateway we run, and the phones registered asleep.
+  bool phones_registered = false;
+  if (phones) {
+    engine_config::push_wake pw;
+    auto colon = o.webhook.rfind(':');
+    auto host = o.webhook.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    auto hook = drivers::endpoint::from(host, static_cast<uint16_t>(
+                                                  std::stoul(o.webhook.substr(colon + 1))));
+    if (!hook)
+      return usage("--webhook: not an IP address: '" + host + "'");
+    pw.webhook = *hook;
+    pw.domain = o.domain.empty() ? target->uri.substr(4) : o.domain;
+    pw.request_uri = o.domain.empty() ? target->uri : "sip:" + o.domain;
+    pw.password = o.password;
+    pw.pn_provider = o.pn_provider;
+    pw.pn_param = o.pn_param;
+    pw.wake_delay = std::chrono::milliseconds{static_cast<int64_t>(o.wake_delay_s * 1000 + 0.5)};
+    pw.expires = o.expires;
+    cfg.push = pw;
+    if (auto r = register_phones(*remote, *phones, pw, false); !r)
+      return setup_failed("push-wake: registering the phones: " + r.err().reason);
+    phones_registered = true;
+  }
+  auto remove_phones = [&] {
+    if (!phones_registered)
+      return;
+    phones_registered = false;
+    if (auto r = register_phones(*remote, *phones, *cfg.push, true); !r)
+      std::fprintf(stderr, "note: removing the phones' bindings failed: %s\n",
+                   r.err().reason.c_str());
   };
 
   std::optional<process_sample> target_before;
@@ -276,12 +320,14 @@ int main(int argc, char** argv) {
   if (o.knee) {
     int rc = knee_main(o, {cfg, scen.get(), o.target_pid, signals}, shell_command(args));
     remove_binding();
+    remove_phones();
     return rc;
   }
 
   auto created = engine::create(cfg, *scen);
   if (!created) {
     remove_binding();
+    remove_phones();
     return setup_failed(created.err().reason);
   }
   auto& eng = *created.value();
@@ -360,6 +406,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "note: %llu ACKs sent again (retransmitted answers to INVITEs)\n",
                  static_cast<unsigned long long>(extra.acks_resent));
   remove_binding();
+  if (phones)
+    std::fprintf(stderr, "%s\n", push_wake_summary(extra).c_str());
+  remove_phones();
   if (extra.send_errors > 0)
     std::fprintf(stderr, "note: %llu sends failed\n",
                  static_cast<unsigned long long>(extra.send_errors));

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -140,6 +141,8 @@ struct call_params {
   std::string callee = "uas";  ///< INVITE sip:<callee>@<domain>
   std::string caller = "centralita-bench";
   std::chrono::milliseconds hold{0};  ///< between the ACK and the BYE
+  /// push-wake: attempt n calls user n % size() of these instead of `callee`.
+  std::optional<user_source> callees;
 };
 
 /// `call`: INVITE (Timer A/B) -> 1xx -> 200 -> ACK (sent again for every

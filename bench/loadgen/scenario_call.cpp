@@ -28,7 +28,7 @@ public:
     invite_uri_ = "sip:" + p_.callee + "@" + domain_;
   }
 
-  std::string_view name() const override { return "call"; }
+  std::string_view name() const override { return p_.callees ? "push-wake" : "call"; }
 
   void resize(std::size_t slots) override { state_.resize(slots); }
 
@@ -37,6 +37,14 @@ public:
     st.at = phase::inviting;
     st.rang = false;
     st.number = number;
+    if (p_.callees) {  // push-wake: the phones take turns
+      st.invite_uri.assign("sip:");
+      p_.callees->append_name(st.invite_uri, number % p_.callees->size());
+      st.invite_uri += '@';
+      st.invite_uri += domain_;
+    } else {
+      st.invite_uri = invite_uri_;
+    }
     st.to_tag.clear();
     st.remote_target.clear();
     st.routes.clear();
@@ -44,7 +52,7 @@ public:
     st.invite_branch.assign(branch);
     auto& out = ops.request(slot);
     out += "INVITE ";
-    out += invite_uri_;
+    out += st.invite_uri;
     out += " SIP/2.0\r\n";
     append_via(ops, out, ops.sent_by(slot), branch);
     out += "Max-Forwards: 70\r\n";
@@ -85,7 +93,7 @@ public:
       st.to_tag.assign(r.to_tag);
       auto& out = ops.request(slot);
       out += "ACK ";
-      out += invite_uri_;
+      out += st.invite_uri;
       out += " SIP/2.0\r\n";
       append_via(ops, out, ops.sent_by(slot), st.invite_branch);
       out += "Max-Forwards: 70\r\n";
@@ -142,6 +150,7 @@ private:
     bool rang = false;
     uint64_t number = 0;
     std::string invite_branch;
+    std::string invite_uri;
     std::string to_tag;
     std::string remote_target;
     std::vector<std::string> routes;
@@ -201,7 +210,7 @@ private:
     out += ops.run_token();
     append_hex(out, state_[slot].number);
     out += "\r\nTo: <";
-    out += invite_uri_;
+    out += state_[slot].invite_uri;
     out += '>';
     if (!to_tag.empty()) {
       out += ";tag=";

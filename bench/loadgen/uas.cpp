@@ -1,6 +1,7 @@
 #include "bench/loadgen/uas.hpp"
 
 #include "bench/loadgen/digest_client.hpp"
+#include "bench/loadgen/histogram.hpp"
 #include "drivers/transport/udp_socket.hpp"
 #include "drivers/uring/reactor.hpp"
 #include "protocols/auth/challenge.hpp"
@@ -17,6 +18,18 @@ namespace centralita::loadgen {
 namespace {
 
 using tw_clock = drivers::timer_wheel::clock;
+
+/// Timer cookies of the phones' REGISTERs (the calls' are their ids).
+constexpr uint64_t wake_cookie = uint64_t{1} << 63;
+
+/// The user part of a SIP URI ("sip:p1@host;x" -> "p1"), or empty.
+std::string_view user_of(std::string_view uri) {
+  auto colon = uri.find(':');
+  auto at = uri.find('@');
+  if (colon == std::string_view::npos || at == std::string_view::npos || at < colon)
+    return {};
+  return uri.substr(colon + 1, at - colon - 1);
+}
 
 void append_number(std::string& out, uint64_t v) {
   char buf[24];
@@ -71,6 +84,10 @@ void uas::close() {
   for (auto& [id, c] : calls_)
     if (c.timer.valid())
       reactor_.timers().cancel(c.timer);
+  for (auto& [id, w] : wakes_)
+    if (w.timer.valid())
+      reactor_.timers().cancel(w.timer);
+  wakes_.clear();
   calls_.clear();
   call_ids_.clear();
   by_call_id_.clear();
@@ -78,6 +95,10 @@ void uas::close() {
 }
 
 void uas::on_message(const drivers::inbound_message& msg) {
+  if (msg.bytes.substr(0, 8) == "SIP/2.0 ") {
+    on_response(msg.bytes);  // to a phone's REGISTER
+    return;
+  }
   auto scanned = scan_request(msg.bytes);
   if (!scanned) {
     // Answers to our own requests (none: the UAS sends no requests) or junk.
@@ -85,8 +106,13 @@ void uas::on_message(const drivers::inbound_message& msg) {
     return;
   }
   const auto& req = scanned.value();
-  if (req.method == "INVITE")
+  if (req.method == "INVITE") {
+    arrived_ = msg.rx_realtime_ns != 0
+                   ? drivers::timer_wheel::clock::time_point(
+                         std::chrono::nanoseconds(msg.rx_realtime_ns - realtime_offset_ns_))
+                   : reactor_.now();
     on_invite(req, msg.source);
+  }
   else if (req.method == "ACK")
     on_ack(req);
   else if (req.method == "BYE")
@@ -118,6 +144,17 @@ void uas::on_invite(const scanned_request& req, const drivers::endpoint& peer) {
     return;
   }
   ++counters_.invites;
+  if (!woken_at_.empty()) {
+    // push-wake: the call reached the phone that registered after its push.
+    if (auto w = woken_at_.find(std::string(user_of(req.request_uri))); w != woken_at_.end()) {
+      ++counters_.woken_invites;
+      if (wake_latency_ != nullptr) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(arrived_ - w->second);
+        wake_latency_->record(static_cast<uint64_t>(std::max<int64_t>(us.count(), 0)));
+      }
+      woken_at_.erase(w);
+    }
+  }
   auto id = next_id_++;
   auto& c = calls_[id];
   by_call_id_.emplace(call_id, id);
@@ -252,6 +289,10 @@ void uas::erase(uint64_t id) {
 }
 
 void uas::on_timer(uint64_t id) {
+  if ((id & wake_cookie) != 0) {
+    on_wake_timer(id & ~wake_cookie);
+    return;
+  }
   auto it = calls_.find(id);
   if (it == calls_.end())
     return;
@@ -288,12 +329,110 @@ void uas::on_timer(uint64_t id) {
   }
 }
 
+// ---- push-wake: a phone's REGISTER after its push --------------------------------
+
+void uas::wake(wake_register w) {
+  auto id = next_wake_++;
+  auto& p = wakes_[id];
+  p.w = std::move(w);
+  ++counters_.wakes;
+  woken_at_[p.w.user] = reactor_.now();
+  send_wake(id);
+}
+
+void uas::send_wake(uint64_t id) {
+  auto& p = wakes_[id];
+  auto sent_by = socket_->local().to_string();
+  p.branch = "z9hG4bK-lgwake" + std::to_string(id) + "." + std::to_string(p.w.cseq);
+  auto& r = p.request;
+  r.clear();
+  r += "REGISTER " + p.w.request_uri + " SIP/2.0\r\nVia: SIP/2.0/UDP " + sent_by + ";branch="
+       + p.branch + ";rport\r\nMax-Forwards: 70\r\nFrom: <" + p.w.aor + ">;tag=w"
+       + std::to_string(id) + "\r\nTo: <" + p.w.aor + ">\r\nCall-ID: " + p.w.call_id
+       + "\r\nCSeq: " + std::to_string(p.w.cseq) + " REGISTER\r\nContact: " + p.w.contact
+       + "\r\nExpires: " + std::to_string(p.w.expires) + "\r\n";
+  if (p.challenged)
+    r += challenge_answer_;
+  r += "User-Agent: centralita-bench\r\nContent-Length: 0\r\n\r\n";
+  socket_->send(p.w.registrar, r);
+  // RFC 3261 §17.1.2.2: Timer E from T1, Timer F at 64·T1.
+  p.interval = cfg_.t1;
+  p.deadline = reactor_.now() + 64 * cfg_.t1;
+  if (p.timer.valid())
+    reactor_.timers().cancel(p.timer);
+  p.timer = reactor_.timers().schedule(reactor_.now() + p.interval, this, id | wake_cookie);
+}
+
+void uas::on_wake_timer(uint64_t id) {
+  auto it = wakes_.find(id);
+  if (it == wakes_.end())
+    return;
+  auto& p = it->second;
+  p.timer = {};
+  auto now = reactor_.now();
+  if (now >= p.deadline) {
+    ++counters_.wake_failures;
+    woken_at_.erase(p.w.user);
+    wakes_.erase(it);
+    return;
+  }
+  socket_->send(p.w.registrar, p.request);
+  p.interval = std::min(p.interval * 2, cfg_.t2);
+  p.timer = reactor_.timers().schedule(std::min(now + p.interval, p.deadline), this,
+                                       id | wake_cookie);
+}
+
+void uas::on_response(std::string_view bytes) {
+  auto r = scan_response(bytes);
+  if (!r) {
+    ++counters_.malformed;
+    return;
+  }
+  constexpr std::string_view prefix = "z9hG4bK-lgwake";
+  if (r->branch.substr(0, prefix.size()) != prefix || r->status < 200)
+    return;
+  auto rest = r->branch.substr(prefix.size());
+  uint64_t id = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
+  auto it = ec == std::errc{} ? wakes_.find(id) : wakes_.end();
+  if (it == wakes_.end() || it->second.branch != r->branch)
+    return;  // a retransmitted answer of a REGISTER already done
+  auto& p = it->second;
+  if (p.timer.valid()) {
+    reactor_.timers().cancel(p.timer);
+    p.timer = {};
+  }
+  if ((r->status == 401 || r->status == 407) && !p.challenged) {
+    // RFC 3261 §22.2: once with credentials.
+    for (uint8_t i = 0; i < r->challenge_count; ++i) {
+      auto c = auth::parse_challenge(r->challenges[i]);
+      if (!c)
+        continue;
+      challenge_answer_.clear();
+      append_digest_authorization(challenge_answer_, c.value(), r->proxy_challenge, p.w.user,
+                                  p.w.password, p.w.request_uri, "REGISTER", p.w.call_id, 1);
+      p.challenged = true;
+      ++p.w.cseq;
+      send_wake(id);
+      return;
+    }
+  }
+  if (r->status >= 200 && r->status < 300) {
+    ++counters_.woke;
+  } else {
+    ++counters_.wake_failures;
+    woken_at_.erase(p.w.user);
+  }
+  wakes_.erase(it);
+}
+
 // ---- registration -------------------------------------------------------------
 
 result<void> register_binding(const drivers::endpoint& target, std::string_view request_uri,
                               std::string_view aor, std::string_view user,
                               std::string_view password, std::string_view contact,
-                              uint32_t expires, std::chrono::milliseconds timeout) {
+                              uint32_t expires, std::chrono::milliseconds timeout,
+                              std::string_view call_id, uint32_t first_cseq) {
   int fd = ::socket(target.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return error{errc::io_error, "REGISTER: cannot open a UDP socket"};
@@ -313,14 +452,15 @@ result<void> register_binding(const drivers::endpoint& target, std::string_view 
   append_number(token, (uint64_t{rd()} << 32) | rd());
   std::optional<auth::challenge> ch;
   bool proxy = false;
-  uint32_t cseq = 1;
+  uint32_t cseq = first_cseq;
+  std::string call = call_id.empty() ? token + "-uas@centralita-bench" : std::string(call_id);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int round = 0; round < 2; ++round) {
     std::string branch = "z9hG4bK-lgreg" + token + "." + std::to_string(cseq);
     std::string req = "REGISTER " + std::string(request_uri) + " SIP/2.0\r\nVia: SIP/2.0/UDP "
                       + sent_by + ";branch=" + branch + ";rport\r\nMax-Forwards: 70\r\nFrom: <"
                       + std::string(aor) + ">;tag=" + token + "\r\nTo: <" + std::string(aor)
-                      + ">\r\nCall-ID: " + token + "-uas@centralita-bench\r\nCSeq: "
+                      + ">\r\nCall-ID: " + call + "\r\nCSeq: "
                       + std::to_string(cseq) + " REGISTER\r\nContact: " + std::string(contact)
                       + "\r\nExpires: " + std::to_string(expires) + "\r\n";
     if (ch)

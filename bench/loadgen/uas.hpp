@@ -33,6 +33,8 @@ struct transport_counters;
 
 namespace centralita::loadgen {
 
+class latency_histogram;
+
 /// Appends a response to `req` (RFC 3261 §8.2.6): the status line, the
 /// request's Via lines, From, To (with `to_tag` added when the request's To
 /// has none), Call-ID and CSeq; for a dialog-creating answer
@@ -59,6 +61,25 @@ struct uas_counters {
   uint64_t ack_timeouts = 0;      ///< 200s never ACKed (64·T1)
   uint64_t unknown_dialog = 0;    ///< BYE/CANCEL for no call we know: 481
   uint64_t malformed = 0;         ///< datagrams that did not scan as requests
+  // push-wake: the phones' REGISTERs after their push
+  uint64_t wakes = 0;             ///< REGISTERs sent
+  uint64_t woke = 0;              ///< ... answered 2xx
+  uint64_t wake_failures = 0;     ///< ... answered otherwise, or timed out
+  uint64_t woken_invites = 0;     ///< INVITEs for a phone after its REGISTER
+};
+
+/// A phone's REGISTER after its push (push-wake): from the UAS's socket, with
+/// the UAS as Contact, so the registrar forks the waiting call to it.
+struct wake_register {
+  drivers::endpoint registrar;
+  std::string request_uri;   ///< "sip:127.0.0.1:5060"
+  std::string aor;           ///< "sip:p1@127.0.0.1:5060"
+  std::string user;          ///< the phone's user (digest username)
+  std::string password;
+  std::string contact;       ///< "<sip:p1@ip:port;pn-provider=...;pn-prid=p1;pn-param=...>"
+  std::string call_id;       ///< the phone's registration Call-ID (a refresh: RFC 3261 §10.2.4)
+  uint32_t cseq = 1;
+  uint32_t expires = 3600;
 };
 
 class uas final : public drivers::message_sink, public drivers::timer_target {
@@ -76,6 +97,16 @@ public:
 
   const uas_counters& counters() const noexcept { return counters_; }
   std::size_t calls() const noexcept { return calls_.size(); }
+
+  /// Sends the REGISTER (Timer E; one digest retry when challenged); its
+  /// INVITE's arrival is recorded in `wake_latency` when set.
+  void wake(wake_register w);
+  /// `realtime_offset_ns`: CLOCK_REALTIME - the reactor's clock, to read the
+  /// INVITE's kernel receive time (inbound_message::rx_realtime_ns).
+  void set_wake_latency(latency_histogram* h, int64_t realtime_offset_ns) noexcept {
+    wake_latency_ = h;
+    realtime_offset_ns_ = realtime_offset_ns;
+  }
 
   void on_message(const drivers::inbound_message& msg) override;
   void on_oversized(const drivers::inbound_message&) override { ++counters_.malformed; }
@@ -107,6 +138,26 @@ private:
   void arm(uint64_t id, call& c, drivers::timer_wheel::clock::time_point at);
   void forget_later(uint64_t id, call& c);
   void erase(uint64_t id);
+  void on_response(std::string_view bytes);
+  void send_wake(uint64_t id);
+  void on_wake_timer(uint64_t id);
+
+  struct pending_wake {
+    wake_register w;
+    std::string branch;
+    std::string request;
+    bool challenged = false;
+    std::chrono::milliseconds interval{0};
+    drivers::timer_wheel::clock::time_point deadline;
+    drivers::timer_wheel::handle timer;
+  };
+  std::unordered_map<uint64_t, pending_wake> wakes_;     ///< by id (the cookie's low bits)
+  std::unordered_map<std::string, drivers::timer_wheel::clock::time_point> woken_at_;  ///< user -> REGISTER sent
+  latency_histogram* wake_latency_ = nullptr;
+  std::string challenge_answer_;
+  int64_t realtime_offset_ns_ = 0;
+  drivers::timer_wheel::clock::time_point arrived_;  ///< of the INVITE being handled  ///< scratch: the Authorization line of a retried REGISTER
+  uint64_t next_wake_ = 1;
 
   drivers::reactor& reactor_;
   uas_config cfg_;
@@ -126,6 +177,7 @@ private:
 result<void> register_binding(const drivers::endpoint& target, std::string_view request_uri,
                               std::string_view aor, std::string_view user,
                               std::string_view password, std::string_view contact,
-                              uint32_t expires, std::chrono::milliseconds timeout);
+                              uint32_t expires, std::chrono::milliseconds timeout,
+                              std::string_view call_id = {}, uint32_t first_cseq = 1);
 
 } // namespace centralita::loadgen
