@@ -128,7 +128,10 @@ TEST(cli, call_flags) {
 TEST(cli, usage_errors_name_the_flag) {
   expect_usage({}, "no scenario");
   expect_usage({"dance", "h:1"}, "unknown scenario 'dance'");
-  expect_usage({"push-wake", "h:1"}, "not implemented yet");
+  expect_usage({"push-wake", "h:1"}, "push-wake needs --webhook");
+  expect_usage({"push-wake", "--webhook", "x", "--uas", "127.0.0.1:0", "--users", "p[1-2]", "h:1"},
+               "--webhook");
+  expect_usage({"call", "--wake-delay", "1", "h:1"}, "--wake-delay: only for the push-wake");
   expect_usage({"call", "--hold", "-1", "h:1"}, "--hold");
   expect_usage({"call", "--ring", "1", "h:1"}, "--ring: only for --uas");
   expect_usage({"call", "--uas", "nowhere", "h:1"}, "--uas");
