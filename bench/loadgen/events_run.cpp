@@ -4,6 +4,7 @@
 #include "bench/loadgen/events_client.hpp"
 #include "bench/loadgen/events_config.hpp"
 #include "bench/loadgen/events_report.hpp"
+#include "bench/loadgen/net_util.hpp"
 #include "bench/loadgen/scenario.hpp"
 #include "bench/loadgen/users.hpp"
 #include "drivers/uring/reactor.hpp"
@@ -32,44 +33,6 @@ int complain(int status, const std::string& message) {
   if (status == exit_usage)
     std::fprintf(stderr, "Try 'centralita-bench --help'.\n");
   return status;
-}
-
-/// An address literal as is; a name through the resolver (the first answer).
-std::optional<drivers::endpoint> resolve(const std::string& host, uint16_t port, int socktype) {
-  if (auto e = drivers::endpoint::from(host, port))
-    return e;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = socktype;
-  addrinfo* res = nullptr;
-  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr)
-    return std::nullopt;
-  drivers::endpoint e(res->ai_addr, res->ai_addrlen);
-  ::freeaddrinfo(res);
-  return drivers::endpoint::from(e.address(), port);
-}
-
-/// The local address the kernel routes to `to` from (connecting a UDP
-/// socket sends nothing).
-std::optional<drivers::endpoint> source_for(const drivers::endpoint& to) {
-  int fd = ::socket(to.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return std::nullopt;
-  std::optional<drivers::endpoint> out;
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  if (::connect(fd, to.data(), to.size()) == 0
-      && ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
-    out = drivers::endpoint(reinterpret_cast<sockaddr*>(&local), len);
-  ::close(fd);
-  return out;
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
-         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 std::chrono::milliseconds millis(double seconds) {
@@ -125,7 +88,7 @@ result<driver> make_driver(const bench_options& o, bool& usage) {
       usage = true;
       return error{errc::invalid_argument, "--local-ip: not an IP address: '" + o.local_ip + "'"};
     }
-  } else if (!(local = source_for(*remote))) {
+  } else if (!(local = route_source(*remote))) {
     return error{errc::io_error, "--sip: no route to " + remote->to_string()};
   }
   engine_config cfg;
@@ -242,7 +205,7 @@ int run_events(const bench_options& o) {
   }
 
   make_room_for(o.subscribers);
-  double cpu_before = cpu_seconds();
+  double cpu_before = self_cpu_seconds();
   auto created = events_client::create(cfg);
   if (!created)
     return complain(exit_failed, created.err().reason);
@@ -285,7 +248,7 @@ int run_events(const bench_options& o) {
     while (!drv->eng->wait(std::chrono::milliseconds{100})) {
     }
   }
-  double cpu_after = cpu_seconds();
+  double cpu_after = self_cpu_seconds();
 
   std::optional<run_report> driver_report;
   if (driver_started)

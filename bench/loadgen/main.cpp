@@ -2,6 +2,7 @@
 // Parses the command line, sets the scenario and the engine up, waits for
 // the run (Ctrl-C once: stop starting; twice: abort), prints the report.
 #include "bench/loadgen/cli.hpp"
+#include "bench/loadgen/net_util.hpp"
 #include "bench/loadgen/engine.hpp"
 #include "bench/loadgen/events_run.hpp"
 #include "bench/loadgen/knee_run.hpp"
@@ -39,44 +40,6 @@ int usage(const std::string& message) {
 int setup_failed(const std::string& message) {
   std::fprintf(stderr, "centralita-bench: %s\n", message.c_str());
   return exit_setup;
-}
-
-std::optional<drivers::endpoint> resolve(const std::string& host, uint16_t port) {
-  if (auto e = drivers::endpoint::from(host, port))
-    return e;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* res = nullptr;
-  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr)
-    return std::nullopt;
-  drivers::endpoint e(res->ai_addr, res->ai_addrlen);
-  ::freeaddrinfo(res);
-  return drivers::endpoint::from(e.address(), port);
-}
-
-/// The local address the kernel would send to `target` from (a connected
-/// UDP socket sends nothing).
-std::optional<drivers::endpoint> route_source(const drivers::endpoint& target) {
-  int fd = ::socket(target.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return std::nullopt;
-  std::optional<drivers::endpoint> out;
-  if (::connect(fd, target.data(), target.size()) == 0) {
-    sockaddr_storage local{};
-    socklen_t len = sizeof(local);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
-      out = drivers::endpoint(reinterpret_cast<sockaddr*>(&local), len);
-  }
-  ::close(fd);
-  return out;
-}
-
-double self_cpu_s() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
-         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 std::optional<std::string> read_file(const std::string& path) {
@@ -332,7 +295,7 @@ int main(int argc, char** argv) {
   }
   auto& eng = *created.value();
 
-  double cpu_before = self_cpu_s();
+  double cpu_before = self_cpu_seconds();
   eng.start();
   int interrupts = 0;
   while (!eng.wait(std::chrono::milliseconds{100})) {
@@ -348,7 +311,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  double cpu_after = self_cpu_s();
+  double cpu_after = self_cpu_seconds();
 
   auto rep = eng.report();
   auto extra = eng.extras();

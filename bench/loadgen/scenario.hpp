@@ -13,6 +13,7 @@
 #include "bench/loadgen/sip_scan.hpp"
 #include "bench/loadgen/users.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -97,6 +98,13 @@ public:
   /// The network said the target is unreachable (ICMP; RFC 3261 §8.1.3.1).
   virtual void on_transport_error(client_ops& ops, uint32_t slot) { ops.finish(slot, "transport"); }
 };
+
+/// A status code as a failure cause ("486").
+inline std::string status_text(int status) {
+  char buf[12];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), status);
+  return std::string(buf, end);
+}
 
 /// Appends `v` in lowercase hex without leading zeros (Call-IDs, tags).
 inline void append_hex(std::string& out, uint64_t v) {

@@ -10,12 +10,6 @@ namespace centralita::loadgen {
 
 namespace {
 
-std::string code_of(int status) {
-  char buf[4];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), status);
-  return std::string(buf, static_cast<std::size_t>(end - buf));
-}
-
 class call_scenario final : public scenario {
 public:
   explicit call_scenario(call_params p) : p_(std::move(p)) {
@@ -83,7 +77,7 @@ public:
       if (r.status >= 200 && r.status < 300)
         ops.finish(slot, {});
       else
-        ops.finish(slot, "bye:" + code_of(r.status));
+        ops.finish(slot, "bye:" + status_text(r.status));
       return;
     }
     if (r.status >= 300) {
@@ -101,7 +95,7 @@ public:
       append_call_id(ops, out, st.number);
       out += "CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
       ops.send_ack(slot);
-      ops.finish(slot, code_of(r.status));
+      ops.finish(slot, status_text(r.status));
       return;
     }
     ops.record_latency(slot, "setup");

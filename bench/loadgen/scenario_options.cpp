@@ -50,9 +50,7 @@ public:
       ops.finish(slot, {});
       return;
     }
-    char code[4];
-    auto [end, ec] = std::to_chars(code, code + sizeof(code), r.status);
-    ops.finish(slot, std::string_view(code, static_cast<std::size_t>(end - code)));
+    ops.finish(slot, status_text(r.status));
   }
 
 private:

@@ -16,12 +16,6 @@ namespace centralita::loadgen {
 
 namespace {
 
-std::string code_of(int status) {
-  char buf[4];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), status);
-  return std::string(buf, static_cast<std::size_t>(end - buf));
-}
-
 class register_scenario final : public scenario {
 public:
   explicit register_scenario(register_params p) : p_(std::move(p)) {
@@ -77,12 +71,12 @@ public:
       if (ok)
         ops.finish(slot, {});
       else
-        ops.finish(slot, "unregister:" + code_of(r.status));
+        ops.finish(slot, "unregister:" + status_text(r.status));
       return;
     }
     ops.record_latency(slot);  // first REGISTER to its final answer
     if (!ok) {
-      ops.finish(slot, code_of(r.status));
+      ops.finish(slot, status_text(r.status));
       return;
     }
     if (!p_.unregister) {

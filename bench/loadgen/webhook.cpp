@@ -92,6 +92,9 @@ void webhook_server::run() {
     }
     if (fds[0].revents != 0)
       break;
+    // Only the connections polled above have revents; those accepted now
+    // are read on the next round.
+    auto polled = conns.size();
     if (fds[1].revents & POLLIN) {
       for (;;) {
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -101,7 +104,7 @@ void webhook_server::run() {
       }
     }
     std::vector<bool> dead(conns.size(), false);
-    for (std::size_t i = 0; i < conns.size(); ++i) {
+    for (std::size_t i = 0; i < polled; ++i) {
       auto& c = conns[i];
       auto re = fds[i + 2].revents;
       if (re & (POLLIN | POLLHUP | POLLERR)) {

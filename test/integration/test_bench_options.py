@@ -240,9 +240,10 @@ def check_unreachable_and_usage(checks: Checks, bench: Path) -> None:
     r = run_bench(bench, "options", "--rate", "fast", f"sip:{HOST}:{port}")
     checks.check("(f) --rate fast: exit 2 naming --rate", r.returncode == 2 and "--rate" in r.stderr,
                  detail(r))
-    r = run_bench(bench, "options", "--transport", "tcp", f"sip:{HOST}:{port}")
-    checks.check("(f) --transport tcp: exit 2, not implemented yet",
-                 r.returncode == 2 and "not implemented yet" in r.stderr, detail(r))
+    r = run_bench(bench, "options", "--transport", "sctp", f"sip:{HOST}:{port}")
+    checks.check("(f) --transport sctp: exit 2 naming --transport (udp or tcp)",
+                 r.returncode == 2 and "--transport" in r.stderr and "udp or tcp" in r.stderr,
+                 detail(r))
     r = run_bench(bench, "--help")
     checks.check("(f) --help: exit 0, lists the options",
                  r.returncode == 0 and "--max-inflight" in r.stdout and "--users-csv" in r.stdout, detail(r))
