@@ -194,6 +194,19 @@ result<void> read_events(table_reader& t, events_config& c) {
   return t.no_unknown_keys();
 }
 
+result<void> read_media(table_reader& t, media_config& c) {
+  CENTRALITA_TRY(t.string("address", c.address));
+  CENTRALITA_TRY(t.string("advertised_address", c.advertised_address));
+  CENTRALITA_TRY(t.integer("port_min", c.port_min, 1024, 65534));
+  CENTRALITA_TRY(t.integer("port_max", c.port_max, 1025, 65535));
+  CENTRALITA_TRY(t.integer("inactivity_timeout", c.inactivity_timeout, 0, 86400));
+  CENTRALITA_TRY(t.string("inband_dtmf", c.inband_dtmf));
+  CENTRALITA_TRY(t.integer("buffers", c.buffers, 64, 32768));
+  CENTRALITA_TRY(t.integer("session_expires", c.session_expires, 0, 86400));
+  CENTRALITA_TRY(t.integer("min_se", c.min_se, 90, 86400));
+  return t.no_unknown_keys();
+}
+
 result<void> read_http(table_reader& t, http_config& c) {
   CENTRALITA_TRY(t.string("listen", c.listen));
   CENTRALITA_TRY(t.string("token", c.token));
@@ -356,12 +369,12 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
     auto* table = node.as_table();
     static const std::set<std::string, std::less<>> sections{
       "core", "scheduler", "sip", "registrar", "auth", "store", "http", "script", "events",
-      "push"};
+      "push", "media"};
     if (table == nullptr || !sections.count(k))
       return config_error(origin, node.source(), k,
                           table == nullptr ? "unknown top-level key (sections are [core], "
                                              "[scheduler], [sip], [registrar], [auth], "
-                                             "[store], [http], [script], [events], [push])"
+                                             "[store], [http], [script], [events], [push], [media])"
                                            : "unknown section");
     table_reader t(origin, k + ".", *table);
     if (k == "core")
@@ -382,6 +395,8 @@ result<void> load_toml_text(std::string_view text, const std::string& origin, ap
       CENTRALITA_TRY(read_events(t, cfg.events));
     else if (k == "push")
       CENTRALITA_TRY(read_push(t, cfg.push, origin, *table));
+    else if (k == "media")
+      CENTRALITA_TRY(read_media(t, cfg.media));
     else
       CENTRALITA_TRY(read_http(t, cfg.http));
   }
@@ -434,6 +449,14 @@ result<void> validate(const app_config& cfg) {
       return error{errc::invalid_argument, "http.listen: '" + cfg.http.listen
                                              + "' is not ADDR:PORT (or \"off\")"};
   }
+  if (cfg.media.port_min + 1 > cfg.media.port_max)
+    return error{errc::invalid_argument, "media.port_min must be below media.port_max"};
+  if (cfg.media.inband_dtmf != "auto" && cfg.media.inband_dtmf != "always"
+      && cfg.media.inband_dtmf != "never")
+    return error{errc::invalid_argument, "media.inband_dtmf: '" + cfg.media.inband_dtmf
+                                           + "' is not auto, always or never"};
+  if (cfg.media.session_expires != 0 && cfg.media.session_expires < cfg.media.min_se)
+    return error{errc::invalid_argument, "media.session_expires is below media.min_se"};
   if (cfg.store.backend != "sqlite")
     return error{errc::invalid_argument,
                  "store.backend: '" + cfg.store.backend + "' is not supported (sqlite)"};

@@ -151,6 +151,28 @@ struct push_config {
   }
 };
 
+/// `[media]`: the RTP relay of bridged calls (docs/media.md).
+struct media_config {
+  /// IP the media sockets bind to; empty: the first SIP listen address.
+  std::string address;
+  /// IP written into the SDP we send (c=, a=rtcp); empty: `address`. For a
+  /// switch behind 1:1 NAT.
+  std::string advertised_address;
+  uint16_t port_min = 30000;  ///< media port range (RTP even, RTCP = RTP + 1)
+  uint16_t port_max = 39999;
+  /// Seconds without RTP from a party of an answered bridged call before it
+  /// is hung up (MEDIA_TIMEOUT); 0: never.
+  unsigned inactivity_timeout = 60;
+  /// In-band DTMF detection on G.711: "auto" (only when the leg negotiated no
+  /// telephone-event), "always", "never".
+  std::string inband_dtmf = "auto";
+  unsigned buffers = 2048;  ///< provided receive buffers per worker
+  /// RFC 4028 on bridged calls: the Session-Expires we ask for (seconds; 0:
+  /// no session timer) and the smallest we accept (Min-SE).
+  unsigned session_expires = 1800;
+  unsigned min_se = 90;
+};
+
 /// The whole configuration: defaults in the structs, then the TOML file, then
 /// the command line. Validated once; actors receive it as a shared snapshot.
 struct app_config {
@@ -165,6 +187,7 @@ struct app_config {
   script_config script;
   events_config events;
   push_config push;
+  media_config media;
 };
 
 using snapshot = std::shared_ptr<const app_config>;

@@ -228,7 +228,9 @@ int reply_index(lua_State* L) {
   return lua_pushnil(L), 1;
 }
 
-// -- sip ---------------------------------------------------------------------
+} // namespace
+
+// -- targets (sip.relay, sip.bridge) ------------------------------------------
 
 /// One target from a string or a contact table (location.lookup's).
 relay_target target_from(lua_State* L, int idx, const char* what) {
@@ -306,6 +308,10 @@ std::vector<relay_target> targets_from(lua_State* L, int idx, const char* what) 
   out.push_back(target_from(L, idx, what));
   return out;
 }
+
+namespace {
+
+// -- sip ---------------------------------------------------------------------
 
 int sip_relay(lua_State* L) {
   auto& vm = vm_of(L);
@@ -638,6 +644,7 @@ void install_sip_api(lua_State* L) {
     {nullptr, nullptr},
   };
   register_lib(L, "sip", sip_fns);
+  install_bridge_api(L);
   register_lib(L, "location", location_fns);
   register_lib(L, "auth", auth_fns);
 }

@@ -32,6 +32,8 @@ class http_client;
 
 namespace centralita::actors {
 
+struct b2bua_deps;
+
 class kv_table;
 
 /// One version of the routing script: loading it again (SIGHUP) makes a new one.
@@ -91,6 +93,7 @@ struct script_vm_deps {
   std::shared_ptr<spdlog::logger> log;    ///< the "script" logger
   std::shared_ptr<script_counters> counters;
   std::shared_ptr<latency_histograms> latency;  ///< routing and wake-up latency (/metrics)
+  std::shared_ptr<const b2bua_deps> b2bua;      ///< sip.bridge (null: refused)
 };
 
 caf::actor spawn_script_vm(caf::actor_system& sys, script_vm_deps deps);

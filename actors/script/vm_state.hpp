@@ -568,5 +568,12 @@ void install_api(lua_State* L, const routing_policy& routing);
 void install_sip_api(lua_State* L);
 /// push.send (RFC 8599 wake-ups, docs/push.md).
 void install_push_api(lua_State* L);
+/// sip.bridge and the media library (B2BUA calls, docs/media.md); after the
+/// sip library exists.
+void install_bridge_api(lua_State* L);
+/// One relay/bridge target from a string or a contact table (location.lookup's).
+relay_target target_from(lua_State* L, int idx, const char* what);
+/// A target, a contact table or a list of them.
+std::vector<relay_target> targets_from(lua_State* L, int idx, const char* what);
 
 } // namespace centralita::actors::script_detail

@@ -11,6 +11,8 @@
 #include "protocols/sip/dialog/hangup.hpp"
 #include "protocols/sip/message.hpp"
 
+#include <caf/actor.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -42,6 +44,15 @@ public:
   drivers::connection_id callee_conn() const { return answer_->conn; }
   clock::time_point answered_at() const { return answer_->at; }
 
+  /// A routing script bridged the call (B2BUA): its call actor ends it, and
+  /// its B leg has a Call-ID of its own.
+  bool bridged() const { return bridge_ != nullptr; }
+  void set_bridge(caf::actor call, std::string leg_b) {
+    bridge_ = std::make_unique<bridge_part>(bridge_part{std::move(call), std::move(leg_b)});
+  }
+  const caf::actor& bridge_actor() const { return bridge_->call; }
+  std::string_view leg_b() const { return bridge_ ? std::string_view(bridge_->leg_b) : std::string_view{}; }
+
   peer_info caller_peer;
   uint32_t caller_cseq = 0;
   uint32_t callee_cseq = 0;
@@ -63,8 +74,14 @@ private:
     clock::time_point at;
   };
 
+  struct bridge_part {
+    caf::actor call;
+    std::string leg_b;
+  };
+
   std::string text_;
   std::unique_ptr<answer_part> answer_;
+  std::unique_ptr<bridge_part> bridge_;
 };
 
 } // namespace centralita::actors

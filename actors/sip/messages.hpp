@@ -3,6 +3,7 @@
 #include "drivers/net/endpoint.hpp"
 #include "drivers/transport/transport.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include <cstdint>
@@ -48,6 +49,35 @@ struct hangup_call {
   std::string reason;
 };
 
+/// A routing script bridged the call `call_id` (B2BUA, actors/b2bua/): the
+/// shard's call table hands its hangups to `call` and names its legs in the
+/// CALL_* events.
+struct call_bridged {
+  std::string call_id;
+  caf::actor call;
+  std::string leg_b;  ///< the B leg's Call-ID
+};
+
+/// A bridged call ended (either party hung up, a script did, the media timed
+/// out, the B leg failed): the call table publishes CALL_END.
+struct call_finished {
+  std::string call_id;
+  int code = 200;
+  std::string reason;
+};
+
+/// B2BUA dialogs: a call leg's dialog lives in the shard of its Call-ID, so
+/// requests inside it (To tag = the leg's tag) go to the leg actor.
+struct leg_dialog_opened {
+  std::string call_id;
+  std::string local_tag;
+  caf::actor leg;
+};
+struct leg_dialog_closed {
+  std::string call_id;
+  std::string local_tag;
+};
+
 /// List the calls a SIP shard's call table holds (GET /api/calls); replied
 /// with `calls_listed`.
 struct list_calls {};
@@ -72,5 +102,9 @@ struct calls_listed {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::sip_received)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::call_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::hangup_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::call_bridged)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::call_finished)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::leg_dialog_opened)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::leg_dialog_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::list_calls)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::calls_listed)

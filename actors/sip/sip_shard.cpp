@@ -2,6 +2,8 @@
 
 #include "actors/sip/call_entry.hpp"
 
+#include "actors/b2bua/b2b_messages.hpp"
+
 #include "actors/system/actor_timers.hpp"
 #include "actors/events/event_bus.hpp"
 #include "actors/transaction/client_txn.hpp"
@@ -67,6 +69,22 @@ struct sip_shard_state {
 
   // -- the call table ----------------------------------------------------------
   std::unordered_map<std::string, call_entry> calls;
+  /// B2BUA leg dialogs of this shard's Call-IDs: "<call-id> <local tag>" → leg.
+  std::unordered_map<std::string, caf::actor> legs;
+
+  static std::string leg_key(std::string_view call_id, std::string_view tag) {
+    std::string k;
+    k.reserve(call_id.size() + tag.size() + 1);
+    k.append(call_id).append(1, ' ').append(tag);
+    return k;
+  }
+
+  caf::actor find_leg(const sip::message& m) const {
+    if (legs.empty())
+      return {};
+    auto it = legs.find(leg_key(m.call_id(), m.to().tag));
+    return it == legs.end() ? caf::actor{} : it->second;
+  }
   timer_handle call_sweep;
   std::optional<sip::id_generator> ids;
 
@@ -90,6 +108,11 @@ struct sip_shard_state {
     ev.set("code", "");
     ev.set("reason", "");
     ev.set("duration_ms", "");
+    // Proxied: one dialog end to end (both legs are the call's Call-ID).
+    // Bridged: the B leg is a dialog of its own with its own Call-ID.
+    ev.set("mode", c.bridged() ? "bridge" : "proxy");
+    ev.set("leg_a", cid);
+    ev.set("leg_b", c.bridged() ? std::string(c.leg_b()) : cid);
     return ev;
   }
 
@@ -184,6 +207,19 @@ struct sip_shard_state {
     publish(std::move(ev));
   }
 
+  void on_call_bridged(call_bridged& b) {
+    auto it = calls.find(b.call_id);
+    if (it == calls.end())
+      return;
+    it->second.set_bridge(std::move(b.call), std::move(b.leg_b));
+  }
+
+  void on_call_finished(const call_finished& f) {
+    auto it = calls.find(f.call_id);
+    if (it != calls.end())
+      end_call(it, f.code, f.reason);
+  }
+
   void on_hangup(const hangup_call& h) {
     auto it = calls.find(h.call_id);
     if (it == calls.end()) {
@@ -191,6 +227,12 @@ struct sip_shard_state {
       return;
     }
     auto& c = it->second;
+    if (c.bridged()) {
+      // The call actor owns both dialogs: it BYEs (or CANCELs) each leg and
+      // reports call_finished.
+      self->send(c.bridge_actor(), h);
+      return;
+    }
     if (!c.answered()) {
       svc().sip_log->info("[cid={}] hangup: the call is not answered yet (nothing to BYE)",
                           h.call_id);
@@ -424,9 +466,18 @@ struct sip_shard_state {
       }
       return;
     }
-    if (!msg->to().tag.empty())
+    if (!msg->to().tag.empty() && m != sip::method::cancel) {
+      if (auto leg = find_leg(*msg)) {
+        // Inside a B2BUA leg's dialog: the leg is the TU. The ACK of its 2xx
+        // has no transaction of its own (§17.1.1.3).
+        if (m == sip::method::ack)
+          self->send(leg, txn_request{nullptr, std::move(msg), peer});
+        else
+          spawn_server(std::move(key.value()), std::move(msg), peer, leg);
+        return;
+      }
       on_in_dialog(*msg);
-    else if (m == sip::method::invite)
+    } else if (m == sip::method::invite)
       on_call_start(*msg, peer);
     if (m == sip::method::ack) {
       // The ACK of a 2xx is a transaction of its own, end to end (§17.1.1.3):
@@ -604,6 +655,22 @@ caf::behavior sip_shard(caf::stateful_actor<sip_shard_state>* self, sip_shard_de
     [&st](call_outcome& o) { st.on_call_outcome(o); },
     [&st](const list_calls&) { return st.on_list_calls(); },
     [&st](const hangup_call& h) { st.on_hangup(h); },
+    [&st](call_bridged& b) { st.on_call_bridged(b); },
+    [&st](const call_finished& f) { st.on_call_finished(f); },
+    [&st](call_media_command& c) {
+      auto it = st.calls.find(c.call_id);
+      if (it == st.calls.end() || !it->second.bridged()) {
+        st.svc().sip_log->info("[cid={}] media command: not a bridged call", c.call_id);
+        return;
+      }
+      std::visit([&](auto& cmd) { st.self->send(it->second.bridge_actor(), std::move(cmd)); }, c.cmd);
+    },
+    [&st](leg_dialog_opened& o) {
+      st.legs.insert_or_assign(sip_shard_state::leg_key(o.call_id, o.local_tag), std::move(o.leg));
+    },
+    [&st](const leg_dialog_closed& c) {
+      st.legs.erase(sip_shard_state::leg_key(c.call_id, c.local_tag));
+    },
     [](const txn_response&) {},  // answers to BYEs of a hangup: nothing more to do
   };
 }

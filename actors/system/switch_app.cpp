@@ -20,7 +20,10 @@
 #include "actors/web/web_server.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
 #include "protocols/util/ascii.hpp"
+#include "drivers/rtp/rtp_relay.hpp"
 #include "drivers/transport/transport_hub.hpp"
+#include "actors/b2bua/b2bua_deps.hpp"
+#include "actors/media/media_hub.hpp"
 #include "drivers/uring/reactor.hpp"
 
 #include <caf/actor_registry.hpp>
@@ -82,6 +85,8 @@ struct switch_app::impl {
   std::shared_ptr<script_counters> script_stats = std::make_shared<script_counters>();
   std::shared_ptr<latency_histograms> latency = std::make_shared<latency_histograms>();
   std::unique_ptr<web_server> web;  ///< [http]: API, /metrics, /events, dashboard
+  std::shared_ptr<media_hub> media;            ///< [media]: bridged calls' RTP relay
+  std::unique_ptr<drivers::rtp_relay> relay;
   std::mutex reload_mutex;          ///< SIGHUP (main thread) and POST /api/scripts/reload
   bool stopped = false;
 };
@@ -252,6 +257,41 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
     p->identity->via_port = first.port();
     p->identity->record_route_uri = "sip:" + p->identity->via_host + ":"
                                     + std::to_string(first.port()) + ";lr";
+  }
+
+  // [media]: the RTP relay of bridged calls, on the same reactors. Its
+  // buffer rings are registered now, before the workers take the rings.
+  {
+    auto& mc = cfg->media;
+    auto& first = p->hub->listening().front().local;
+    std::string address = mc.address.empty() ? first.address() : mc.address;
+    auto bind = drivers::endpoint::from(address, 0);
+    if (!bind)
+      return error{errc::invalid_argument, "media.address: '" + address + "' is not an IP address"};
+    media_settings ms;
+    ms.advertised_address = !mc.advertised_address.empty() ? mc.advertised_address
+                            : (address == "0.0.0.0" || address == "::")
+                              ? std::string(p->identity->via_host)
+                              : address;
+    if (ms.advertised_address.size() > 2 && ms.advertised_address.front() == '[')
+      ms.advertised_address = ms.advertised_address.substr(1, ms.advertised_address.size() - 2);
+    ms.ipv6 = ms.advertised_address.find(':') != std::string::npos;
+    ms.inactivity_timeout = std::chrono::seconds{mc.inactivity_timeout};
+    ms.inband_dtmf = mc.inband_dtmf == "always"  ? media_settings::inband::always
+                     : mc.inband_dtmf == "never" ? media_settings::inband::never
+                                                 : media_settings::inband::automatic;
+    p->media = std::make_shared<media_hub>(ms);
+    drivers::rtp_relay_options ro;
+    ro.address = *bind;
+    ro.port_min = mc.port_min;
+    ro.port_max = mc.port_max;
+    ro.buffers_per_reactor = mc.buffers;
+    p->relay = std::make_unique<drivers::rtp_relay>(raw, ro, *p->media);
+    if (auto ok = p->relay->start(); !ok)
+      return error{ok.err().code, "media relay: " + ok.err().reason};
+    p->media->attach(p->relay.get());
+    logs.app->info("media relay on {} ports {}-{} (SDP address {})", address, mc.port_min,
+                   mc.port_max, ms.advertised_address);
   }
 
   // Digest users (--users FILE). None: REGISTER is accepted without
@@ -489,6 +529,18 @@ result<void> switch_app::start() {
     auto proxy_auth = make_guard(2001, true);
     bool invites = p.cfg->auth.invites_from_local_users;
     p.http = std::make_unique<drivers::http_client>();
+    auto b2bua = std::make_shared<b2bua_deps>();
+    b2bua->services = p.services;
+    b2bua->identity = p.identity;
+    b2bua->shard_of = [shard_list](std::string_view cid) {
+      return (*shard_list)[std::hash<std::string_view>{}(cid) % shard_list->size()];
+    };
+    b2bua->seed = routing_const->seed;
+    b2bua->events = p.events;
+    b2bua->event_stats = p.event_stats;
+    b2bua->media = p.media;
+    b2bua->session_expires = std::chrono::seconds{p.cfg->media.session_expires};
+    b2bua->min_se = std::chrono::seconds{p.cfg->media.min_se};
     for (unsigned i = 0; i < nvms; ++i) {
       script_vm_deps d;
       d.services = p.services;
@@ -524,6 +576,7 @@ result<void> switch_app::start() {
       d.kv = p.kv;
       d.http = p.http.get();
       d.push = p.push;
+      d.b2bua = b2bua;
       for (auto& prov : p.push_providers)
         d.push_providers.push_back(prov.cfg.name);
       p.vms.push_back(spawn_script_vm(*p.system, std::move(d)));
@@ -697,6 +750,8 @@ void switch_app::stop() {
   p.system.reset();  // waits for the actors, then stops the workers
   p.web.reset();     // its sockets, before their rings go
   p.timers.reset();
+  p.relay.reset();   // media sockets and their buffer rings, before the rings go
+  p.media.reset();
   p.hub.reset();     // sockets and buffer rings, before their rings go
   p.reactors.clear();
 }

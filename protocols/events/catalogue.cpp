@@ -17,12 +17,15 @@ constexpr std::array registration_attrs{
     "pn_prid"sv,   "pn_param"sv,   "call_id"sv};
 
 constexpr std::array call_attrs{
-    "call_id"sv, "from"sv, "to"sv, "ruri"sv, "code"sv, "reason"sv, "duration_ms"sv};
+    "call_id"sv, "from"sv, "to"sv, "ruri"sv, "code"sv, "reason"sv, "duration_ms"sv,
+    "mode"sv, "leg_a"sv, "leg_b"sv};
 
 constexpr std::array transaction_timeout_attrs{"call_id"sv, "method"sv, "ruri"sv, "destination"sv};
 
 /// source: info (SIP INFO), rfc4733 (RTP telephone-event) or inband (audio).
-constexpr std::array dtmf_attrs{"call_id"sv, "digit"sv, "duration_ms"sv, "source"sv};
+constexpr std::array dtmf_attrs{"call_id"sv, "digit"sv, "duration_ms"sv, "source"sv, "leg"sv};
+
+constexpr std::array media_timeout_attrs{"call_id"sv, "leg"sv, "timeout_s"sv};
 
 constexpr std::array heartbeat_attrs{"active_calls"sv, "registrations"sv,      "transactions"sv,
                                      "cps"sv,          "suspended_routings"sv, "cpu_idle"sv,
@@ -34,7 +37,7 @@ constexpr std::array push_attrs{"push_id"sv, "provider"sv, "aor"sv,    "pn_prid"
                                 "kind"sv,    "attempts"sv, "latency_ms"sv, "status"sv,
                                 "reason"sv,  "gone"sv,     "delay_ms"sv, "contact"sv};
 
-constexpr std::array<event_kind, 13> kinds{{
+constexpr std::array<event_kind, 14> kinds{{
     {"REGISTER", registration_attrs, false, "a binding was added or refreshed"},
     {"UNREGISTER", registration_attrs, false, "a binding was removed by its owner (Expires: 0)"},
     {"EXPIRED", registration_attrs, false, "a binding timed out without a refresh"},
@@ -44,6 +47,8 @@ constexpr std::array<event_kind, 13> kinds{{
     {"TRANSACTION_TIMEOUT", transaction_timeout_attrs, false,
      "a client transaction got no final response (Timer B or F)"},
     {"DTMF", dtmf_attrs, false, "a DTMF digit was received (SIP INFO, RFC 4733 or in-band)"},
+    {"MEDIA_TIMEOUT", media_timeout_attrs, false,
+     "no RTP from a party of a bridged call for media.inactivity_timeout: the call is hung up"},
     {"HEARTBEAT", heartbeat_attrs, false, "periodic node status: load, counts and version"},
     {"CUSTOM", {}, true, "published by a script; its 'subclass' attribute names the event"},
     {"PUSH_SENT", push_attrs, false, "a push provider accepted a push notification"},

@@ -183,7 +183,7 @@ TEST(filter, unknown_attribute_names_it_and_lists_the_valid_ones) {
 
   auto d = filter::make("DTMF", conds{{"aor", "x"}});
   ASSERT_FALSE(d.ok());
-  EXPECT_THAT(d.err().reason, HasSubstr("call_id, digit, duration_ms, source"));
+  EXPECT_THAT(d.err().reason, HasSubstr("call_id, digit, duration_ms, source, leg"));
 
   auto empty = filter::make("DTMF", conds{{"", "x"}});
   ASSERT_FALSE(empty.ok());

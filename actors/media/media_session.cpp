@@ -1,0 +1,344 @@
+#include "actors/media/media_session.hpp"
+
+#include "actors/events/event_bus.hpp"
+#include "actors/media/dtmf_tap.hpp"
+#include "protocols/sdp/offer_answer.hpp"
+#include "protocols/sdp/sdp_rewrite.hpp"
+#include "protocols/sdp/session_description.hpp"
+#include "protocols/util/ascii.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <spdlog/logger.h>
+
+#include <array>
+
+namespace centralita::actors {
+
+namespace {
+
+/// One party's end of the relay.
+struct side_state {
+  drivers::rtp_side_id id;
+  drivers::endpoint rtp_local;
+  drivers::endpoint rtcp_local;
+  uint64_t cookie = 0;
+  /// The last SDP this party sent us (offer or answer), parsed.
+  std::optional<sdp::session_description> theirs;
+  /// The last SDP we sent this party, parsed (what it sends with).
+  std::optional<sdp::session_description> ours;
+  uint64_t origin_id = 0;
+  uint64_t origin_version = 0;
+  std::shared_ptr<dtmf_tap> tap;
+  bool block_dtmf = false;
+  bool answered = false;  ///< an answer completed an exchange on this side
+};
+
+const sdp::media_description* audio_of(const sdp::session_description& sd, std::size_t& index) {
+  for (std::size_t i = 0; i < sd.media.size(); ++i) {
+    if (ascii::iequals(sd.media[i].type, "audio") && sd.media[i].port != 0) {
+      index = i;
+      return &sd.media[i];
+    }
+  }
+  return nullptr;
+}
+
+std::optional<uint8_t> pt_of(const sdp::media_description& m, std::string_view name) {
+  for (auto& c : m.codecs)
+    if (ascii::iequals(c.name, name))
+      return c.payload_type;
+  return std::nullopt;
+}
+
+struct media_session_state {
+  static constexpr const char* name = "media_session";
+
+  caf::event_based_actor* self = nullptr;
+  media_session_init init;
+  std::array<side_state, 2> sides;
+  bool opened = false;
+  std::size_t audio_index = 0;
+
+  media_hub& hub() { return *init.hub; }
+  drivers::rtp_relay& relay() { return init.hub->relay(); }
+  const media_settings& settings() const { return init.hub->settings(); }
+
+  ~media_session_state() {
+    // Every ending (BYE, CANCEL, timeout, a crash of the call) comes here:
+    // the ports go back to the pool.
+    if (!init.hub)
+      return;
+    for (auto& s : sides) {
+      if (s.id.valid())
+        init.hub->relay().close(s.id);
+      if (s.cookie != 0)
+        init.hub->forget(s.cookie);
+    }
+    if (opened)
+      init.hub->counters().sessions.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  result<void> open() {
+    if (opened)
+      return {};
+    for (int i = 0; i < 2; ++i) {
+      auto& s = sides[static_cast<std::size_t>(i)];
+      s.cookie = hub().enlist(caf::actor_cast<caf::actor>(self));
+      auto o = relay().open_side(init.reactor, s.cookie);
+      if (!o)
+        return o.err();
+      s.id = o->id;
+      s.rtp_local = o->rtp_local;
+      s.rtcp_local = o->rtcp_local;
+      // Our o= line towards each party: a session id of its own, a version
+      // that grows with every SDP we send it (RFC 3264 §8).
+      s.origin_id = (o->id.value & 0xffffffffu) ^ 0x5a5a0000u;
+      s.block_dtmf = i == 0 ? init.block_dtmf_a : init.block_dtmf_b;
+    }
+    opened = true;
+    hub().counters().sessions.fetch_add(1, std::memory_order_relaxed);
+    hub().counters().sessions_total.fetch_add(1, std::memory_order_relaxed);
+    return {};
+  }
+
+  media_sdp refuse(int status, std::string reason) {
+    hub().counters().sdp_errors.fetch_add(1, std::memory_order_relaxed);
+    if (init.log)
+      init.log->info("[cid={}] media: {} ({})", init.call_id, reason, status);
+    media_sdp r;
+    r.ok = false;
+    r.status = status;
+    r.reason = std::move(reason);
+    return r;
+  }
+
+  /// The SDP `from` sent, rewritten for the party of side `to`: our address,
+  /// side `to`'s ports, our origin; streams other than the first audio one
+  /// are refused (port 0) — only audio is relayed.
+  result<std::string> rewrite_for(int to, std::string_view sdp_text,
+                                  const sdp::session_description& sd) {
+    auto& s = sides[static_cast<std::size_t>(to)];
+    sdp::sdp_rewrite r;
+    r.connection_address = settings().advertised_address;
+    r.ipv6 = settings().ipv6;
+    r.origin_username = "centralita";
+    r.session_id = s.origin_id;
+    r.session_version = ++s.origin_version;
+    r.origin_address = settings().advertised_address;
+    for (std::size_t i = 0; i < sd.media.size(); ++i) {
+      sdp::media_rewrite m;
+      if (i == audio_index && sd.media[i].port != 0) {
+        m.port = s.rtp_local.port();
+        m.rtcp_port = s.rtcp_local.port();
+      } else {
+        m.disable = true;
+      }
+      r.media.push_back(std::move(m));
+    }
+    return sdp::rewrite_sdp(sdp_text, r);
+  }
+
+  static std::optional<drivers::endpoint> rtp_address(const sdp::session_description& sd,
+                                                      const sdp::media_description& m) {
+    const auto& addr = m.connection_address.empty() ? sd.connection_address : m.connection_address;
+    if (addr.empty() || addr == "0.0.0.0" || m.port == 0)
+      return std::nullopt;  // RFC 3264 §8.4: c=0.0.0.0 is hold (RFC 2543 style)
+    return drivers::endpoint::from(addr, m.port);
+  }
+
+  static std::optional<drivers::endpoint> rtcp_address(const sdp::session_description& sd,
+                                                       const sdp::media_description& m) {
+    if (m.rtcp_mux)
+      return std::nullopt;
+    const auto& base = m.connection_address.empty() ? sd.connection_address : m.connection_address;
+    std::string addr = m.rtcp_address.empty() ? base : m.rtcp_address;
+    if (addr.empty() || addr == "0.0.0.0" || m.port == 0)
+      return std::nullopt;
+    // RFC 3605: a=rtcp names the port; without it, RTP + 1 (RFC 3550 §11).
+    uint16_t port = m.rtcp_port ? *m.rtcp_port : static_cast<uint16_t>(m.port + 1);
+    return drivers::endpoint::from(addr, port);
+  }
+
+  /// Whether the party of `sd` sends media (not on hold towards us).
+  static bool party_sends(const sdp::session_description& sd, const sdp::media_description& m) {
+    auto addr = m.connection_address.empty() ? sd.connection_address : m.connection_address;
+    return m.port != 0 && addr != "0.0.0.0" && m.dir != sdp::direction::recvonly
+           && m.dir != sdp::direction::inactive;
+  }
+
+  /// Applies what is known about side `i` to the relay: where its party
+  /// receives (its SDP), what it sends (ours), the DTMF tap, the timeout.
+  void configure(int i, bool with_timeout) {
+    auto& s = sides[static_cast<std::size_t>(i)];
+    auto& other = sides[static_cast<std::size_t>(1 - i)];
+    drivers::rtp_side_config c;
+    c.peer = other.id;
+    if (s.theirs && audio_index < s.theirs->media.size()) {
+      auto& m = s.theirs->media[audio_index];
+      c.remote_rtp = rtp_address(*s.theirs, m);
+      c.remote_rtcp = rtcp_address(*s.theirs, m);
+      // RFC 5761: both must agree to multiplex; the party's SDP and ours.
+      bool ours_mux = s.ours && audio_index < s.ours->media.size() && s.ours->media[audio_index].rtcp_mux;
+      c.rtcp_mux = m.rtcp_mux && ours_mux;
+      if (with_timeout && party_sends(*s.theirs, m))
+        c.inactivity_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+          settings().inactivity_timeout);
+    }
+    // What the party sends with: RFC 3264 has it use the payload types of the
+    // SDP it got from us, but parties number symmetrically in practice and
+    // some answer without telephone-event while still sending it: the
+    // party's own SDP first, ours as the fallback.
+    dtmf_tap_config t;
+    t.side = i;
+    t.session = caf::actor_cast<caf::actor>(self);
+    t.block = s.block_dtmf;
+    for (auto* sd : {s.theirs ? &*s.theirs : nullptr, s.ours ? &*s.ours : nullptr}) {
+      if (sd == nullptr || audio_index >= sd->media.size())
+        continue;
+      auto& m = sd->media[audio_index];
+      for (auto& codec : m.codecs) {
+        if (!t.telephone_event_pt && ascii::iequals(codec.name, "telephone-event")) {
+          t.telephone_event_pt = codec.payload_type;
+          t.telephone_event_rate = codec.clock_rate != 0 ? codec.clock_rate : 8000;
+        }
+      }
+      if (!t.pcmu_pt)
+        t.pcmu_pt = pt_of(m, "PCMU");
+      if (!t.pcma_pt)
+        t.pcma_pt = pt_of(m, "PCMA");
+    }
+    switch (settings().inband_dtmf) {
+      case media_settings::inband::always: t.inband = true; break;
+      case media_settings::inband::never: t.inband = false; break;
+      case media_settings::inband::automatic: t.inband = !t.telephone_event_pt; break;
+    }
+    s.tap = std::make_shared<dtmf_tap>(std::move(t));
+    c.tap = s.tap;
+    relay().configure(s.id, std::move(c));
+  }
+
+  media_sdp on_offer(const media_offer& o) {
+    auto sd = sdp::parse_sdp(o.sdp);
+    if (!sd)
+      return refuse(400, "bad SDP: " + sd.err().reason);
+    std::size_t index = 0;
+    if (audio_of(*sd, index) == nullptr)
+      return refuse(488, "no audio stream to relay");
+    if (!opened) {
+      audio_index = index;
+      if (auto ok = open(); !ok)
+        return refuse(503, "no media port: " + ok.err().reason);
+    } else if (index != audio_index) {
+      return refuse(488, "the audio stream moved to another m= line");
+    }
+    const int from = o.side;
+    const int to = 1 - from;
+    auto out = rewrite_for(to, o.sdp, *sd);
+    if (!out)
+      return refuse(488, "cannot rewrite the SDP: " + out.err().reason);
+    sides[static_cast<std::size_t>(from)].theirs = std::move(sd.value());
+    if (auto parsed = sdp::parse_sdp(*out))
+      sides[static_cast<std::size_t>(to)].ours = std::move(parsed.value());
+    // Until the answer, the offerer's media (early media aside) has nowhere
+    // to go but it is counted; the answerer's may start at once (§5.1 of
+    // RFC 3264 lets an answerer send as soon as it answers).
+    configure(from, false);
+    configure(to, false);
+    media_sdp r;
+    r.ok = true;
+    r.sdp = std::move(out.value());
+    return r;
+  }
+
+  media_sdp on_answer(const media_answer& a) {
+    if (!opened)
+      return refuse(500, "an answer without an offer");
+    auto sd = sdp::parse_sdp(a.sdp);
+    if (!sd)
+      return refuse(400, "bad SDP: " + sd.err().reason);
+    if (sd->media.size() <= audio_index)
+      return refuse(488, "the answer lost the audio stream");
+    const int from = a.side;
+    const int to = 1 - from;
+    auto out = rewrite_for(to, a.sdp, *sd);
+    if (!out)
+      return refuse(488, "cannot rewrite the SDP: " + out.err().reason);
+    sides[static_cast<std::size_t>(from)].theirs = std::move(sd.value());
+    if (auto parsed = sdp::parse_sdp(*out))
+      sides[static_cast<std::size_t>(to)].ours = std::move(parsed.value());
+    sides[0].answered = sides[1].answered = true;
+    configure(from, true);
+    configure(to, true);
+    media_sdp r;
+    r.ok = true;
+    r.sdp = std::move(out.value());
+    return r;
+  }
+
+  void on_dtmf(const media_dtmf_detected& d) {
+    if (d.source[0] == 'i')
+      hub().counters().dtmf_inband.fetch_add(1, std::memory_order_relaxed);
+    else
+      hub().counters().dtmf_rfc4733.fetch_add(1, std::memory_order_relaxed);
+    if (init.log)
+      init.log->info("[cid={}] DTMF {} ({} ms, {}) from leg {}", init.call_id, d.digit,
+                     d.duration_ms, d.source, d.side == 0 ? 'a' : 'b');
+    if (!init.events || (init.event_stats && !init.event_stats->wanted("DTMF")))
+      return;
+    events::event ev("DTMF");
+    ev.set("call_id", init.call_id);
+    ev.set("digit", std::string(1, d.digit));
+    ev.set("duration_ms", std::to_string(d.duration_ms));
+    ev.set("source", d.source);
+    ev.set("leg", d.side == 0 ? "a" : "b");
+    self->send(init.events, publish_event{std::move(ev)});
+  }
+
+  void on_inactive(const media_side_inactive& m) {
+    for (int i = 0; i < 2; ++i) {
+      if (sides[static_cast<std::size_t>(i)].id.value == m.side_id) {
+        hub().counters().timeouts.fetch_add(1, std::memory_order_relaxed);
+        self->send(init.call, media_timed_out{i});
+      }
+    }
+  }
+
+  void on_block(const media_block_dtmf& b) {
+    if (b.side < 0 || b.side > 1)
+      return;
+    auto& s = sides[static_cast<std::size_t>(b.side)];
+    s.block_dtmf = b.block;
+    if (s.tap)
+      s.tap->block(b.block);
+  }
+};
+
+} // namespace
+
+caf::actor spawn_media_session(caf::actor_system& sys, media_session_init init) {
+  return sys.spawn([init = std::move(init)](caf::stateful_actor<media_session_state>* self) mutable
+                   -> caf::behavior {
+    auto& st = self->state;
+    st.self = self;
+    st.init = std::move(init);
+    // The call's end (normal or not) is ours: the state's destructor frees
+    // the ports.
+    self->monitor(st.init.call);
+    self->set_down_handler([self](caf::down_msg& m) {
+      if (m.source == self->state.init.call)
+        self->quit();
+    });
+    return {
+      [&st](const media_offer& o) { return st.on_offer(o); },
+      [&st](const media_answer& a) { return st.on_answer(a); },
+      [&st](const media_dtmf_detected& d) { st.on_dtmf(d); },
+      [&st](const media_side_inactive& m) { st.on_inactive(m); },
+      [&st](const media_block_dtmf& b) { st.on_block(b); },
+      [](const media_send_dtmf&) {},  // generation: next step of the media work
+    };
+  });
+}
+
+} // namespace centralita::actors
