@@ -115,6 +115,7 @@ struct media_send_dtmf {
   int side = 0;
   std::string digits;
   uint32_t duration_ms = 100;
+  bool inband = false;  ///< tones even when the party negotiated telephone-event
 };
 /// Block (or pass again) the DTMF that `side`'s party sends.
 struct media_block_dtmf {

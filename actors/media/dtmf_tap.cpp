@@ -65,6 +65,8 @@ drivers::tap_verdict dtmf_tap::on_packet(drivers::rtp_packet_view& p) {
       }
     }
   }
+  if (cfg_.inject && !cfg_.inject->idle())
+    p.length = cfg_.inject->apply(p.bytes, p.length, *h);
   return drivers::tap_verdict::forward;
 }
 

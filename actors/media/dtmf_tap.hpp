@@ -5,6 +5,7 @@
 // It can also block what it detects (PCI masking): telephone-event packets
 // are dropped, and G.711 audio is replaced by silence while a tone is held.
 
+#include "actors/media/dtmf_injector.hpp"
 #include "drivers/rtp/rtp_relay.hpp"
 #include "media/dtmf/inband_detector.hpp"
 #include "protocols/rtp/telephone_event.hpp"
@@ -26,6 +27,9 @@ struct dtmf_tap_config {
   std::optional<uint8_t> pcma_pt;
   bool inband = false;  ///< run the in-band detector on G.711
   bool block = false;
+  /// Key presses played to the OTHER party (the one this side's packets go
+  /// to): media.send_dtmf. May be null.
+  std::shared_ptr<dtmf_injector> inject;
 };
 
 class dtmf_tap final : public drivers::rtp_tap {

@@ -31,6 +31,9 @@ struct side_state {
   uint64_t origin_id = 0;
   uint64_t origin_version = 0;
   std::shared_ptr<dtmf_tap> tap;
+  /// Key presses played to this side's party (they ride on the packets the
+  /// other side forwards here).
+  std::shared_ptr<dtmf_injector> injector = std::make_shared<dtmf_injector>();
   bool block_dtmf = false;
   bool answered = false;  ///< an answer completed an exchange on this side
 };
@@ -194,6 +197,27 @@ struct media_session_state {
     t.side = i;
     t.session = caf::actor_cast<caf::actor>(self);
     t.block = s.block_dtmf;
+    auto caps = party_caps(s);
+    t.telephone_event_pt = caps.telephone_event_pt;
+    t.telephone_event_rate = caps.telephone_event_rate;
+    t.pcmu_pt = caps.pcmu_pt;
+    t.pcma_pt = caps.pcma_pt;
+    t.inject = other.injector;
+    switch (settings().inband_dtmf) {
+      case media_settings::inband::always: t.inband = true; break;
+      case media_settings::inband::never: t.inband = false; break;
+      case media_settings::inband::automatic: t.inband = !t.telephone_event_pt; break;
+    }
+    s.tap = std::make_shared<dtmf_tap>(std::move(t));
+    s.injector->set_target(party_caps(s));
+    c.tap = s.tap;
+    relay().configure(s.id, std::move(c));
+  }
+
+  /// What side `s`'s party speaks: telephone-event and G.711 payload types
+  /// (for the DTMF it sends, and for the presses played to it).
+  dtmf_injection_target party_caps(const side_state& s) const {
+    dtmf_injection_target t;
     for (auto* sd : {s.theirs ? &*s.theirs : nullptr, s.ours ? &*s.ours : nullptr}) {
       if (sd == nullptr || audio_index >= sd->media.size())
         continue;
@@ -209,14 +233,17 @@ struct media_session_state {
       if (!t.pcma_pt)
         t.pcma_pt = pt_of(m, "PCMA");
     }
-    switch (settings().inband_dtmf) {
-      case media_settings::inband::always: t.inband = true; break;
-      case media_settings::inband::never: t.inband = false; break;
-      case media_settings::inband::automatic: t.inband = !t.telephone_event_pt; break;
-    }
-    s.tap = std::make_shared<dtmf_tap>(std::move(t));
-    c.tap = s.tap;
-    relay().configure(s.id, std::move(c));
+    return t;
+  }
+
+  void on_send_dtmf(const media_send_dtmf& d) {
+    if (d.side < 0 || d.side > 1 || !opened)
+      return;
+    auto& s = sides[static_cast<std::size_t>(d.side)];
+    if (init.log)
+      init.log->info("[cid={}] media: playing DTMF {} to leg {}{}", init.call_id, d.digits,
+                     d.side == 0 ? 'a' : 'b', d.inband ? " (in-band)" : "");
+    s.injector->queue(d.digits, d.duration_ms, d.inband);
   }
 
   media_sdp on_offer(const media_offer& o) {
@@ -336,7 +363,7 @@ caf::actor spawn_media_session(caf::actor_system& sys, media_session_init init) 
       [&st](const media_dtmf_detected& d) { st.on_dtmf(d); },
       [&st](const media_side_inactive& m) { st.on_inactive(m); },
       [&st](const media_block_dtmf& b) { st.on_block(b); },
-      [](const media_send_dtmf&) {},  // generation: next step of the media work
+      [&st](const media_send_dtmf& d) { st.on_send_dtmf(d); },
     };
   });
 }

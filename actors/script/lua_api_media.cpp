@@ -100,6 +100,46 @@ int media_block_dtmf_fn(lua_State* L) {
   return 1;
 }
 
+/// media.send_dtmf(call_id, digits, [opts]): plays key presses to one party
+/// of a bridged call (opts.leg "b" (default) or "a"; opts.duration ms per
+/// key, default 100; opts.inband: tones even when the party negotiated
+/// telephone-event).
+int media_send_dtmf_fn(lua_State* L) {
+  auto& vm = vm_of(L);
+  std::string cid = luaL_checkstring(L, 1);
+  std::string digits = luaL_checkstring(L, 2);
+  for (char c : digits)
+    if (std::string_view("0123456789*#ABCDabcd").find(c) == std::string_view::npos)
+      luaL_error(L, "media.send_dtmf: '%c' is not a DTMF key (0-9 * # A-D)", c);
+  if (digits.empty() || digits.size() > 64)
+    luaL_error(L, "media.send_dtmf: from 1 to 64 keys");
+  media_send_dtmf cmd;
+  cmd.side = 1;
+  cmd.digits = std::move(digits);
+  if (lua_istable(L, 3)) {
+    if (lua_getfield(L, 3, "leg") == LUA_TSTRING) {
+      std::string_view leg = lua_tostring(L, -1);
+      if (leg != "a" && leg != "b")
+        luaL_error(L, "media.send_dtmf: opts.leg is \"a\" or \"b\"");
+      cmd.side = leg == "a" ? 0 : 1;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 3, "duration") == LUA_TNUMBER) {
+      auto ms = lua_tointeger(L, -1);
+      if (ms < 40 || ms > 5000)
+        luaL_error(L, "media.send_dtmf: opts.duration is from 40 to 5000 ms");
+      cmd.duration_ms = static_cast<uint32_t>(ms);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 3, "inband");
+    cmd.inband = lua_toboolean(L, -1) != 0;
+    lua_pop(L, 1);
+  }
+  vm.self->send(vm.deps.shard_of(cid), call_media_command{cid, std::move(cmd)});
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 } // namespace
 
 void install_bridge_api(lua_State* L) {
@@ -109,6 +149,7 @@ void install_bridge_api(lua_State* L) {
   lua_pop(L, 1);
   static const luaL_Reg media_fns[] = {
     {"block_dtmf", media_block_dtmf_fn},
+    {"send_dtmf", media_send_dtmf_fn},
     {nullptr, nullptr},
   };
   register_lib(L, "media", media_fns);

@@ -647,6 +647,7 @@ result<void> switch_app::start_web() {
   for (auto& r : p.reactors)
     w.reactors.push_back(r.get());
   w.timers = p.timers.get();
+  w.media = p.media;
   w.events = p.events;
   w.event_stats = p.event_stats;
   w.registrars = p.registrars;

@@ -2,6 +2,8 @@
 
 #include "actors/web/web_api.hpp"
 
+#include "actors/media/media_hub.hpp"
+
 #include "protocols/http/prometheus.hpp"
 
 #include <malloc.h>
@@ -162,6 +164,49 @@ std::string render_metrics(const web_context& ctx) {
   w.sample("centralita_push_retried_total", {}, push(&push_counters::retried));
   w.family("centralita_push_woke_total", "Devices that registered after a push.", "counter");
   w.sample("centralita_push_woke_total", {}, push(&push_counters::woke));
+
+  // The media relay (docs/media.md): zero when there is none.
+  {
+    drivers::rtp_relay* relay = d.media && d.media->ready() ? &d.media->relay() : nullptr;
+    auto rc = [&](const std::atomic<uint64_t> drivers::rtp_relay_counters::*field) {
+      return relay != nullptr ? v(relay->counters().*field) : 0.0;
+    };
+    auto mc = [&](const std::atomic<uint64_t> media_counters::*field) {
+      return d.media ? v(d.media->counters().*field) : 0.0;
+    };
+    w.family("centralita_media_port_pairs_in_use", "RTP/RTCP port pairs bound by bridged calls.",
+             "gauge");
+    w.sample("centralita_media_port_pairs_in_use", {},
+             relay != nullptr ? static_cast<double>(relay->ports().in_use()) : 0.0);
+    w.family("centralita_media_sides_open", "Relay sides open (two per bridged call).", "gauge");
+    w.sample("centralita_media_sides_open", {},
+             relay != nullptr ? static_cast<double>(relay->sides_open()) : 0.0);
+    w.family("centralita_media_sessions", "Live media sessions (bridged calls with media).", "gauge");
+    w.sample("centralita_media_sessions", {}, mc(&media_counters::sessions));
+    w.family("centralita_media_sessions_total", "Media sessions started.", "counter");
+    w.sample("centralita_media_sessions_total", {}, mc(&media_counters::sessions_total));
+    w.family("centralita_media_packets_received_total", "RTP and RTCP packets received by the relay.",
+             "counter");
+    w.sample("centralita_media_packets_received_total", {}, rc(&drivers::rtp_relay_counters::rx_packets));
+    w.family("centralita_media_packets_forwarded_total", "Packets the relay sent on to the other party.",
+             "counter");
+    w.sample("centralita_media_packets_forwarded_total", {}, rc(&drivers::rtp_relay_counters::forwarded));
+    w.family("centralita_media_packets_dropped_total",
+             "Packets dropped: wrong source, no destination yet, blocked DTMF.", "counter");
+    w.sample("centralita_media_packets_dropped_total", {}, rc(&drivers::rtp_relay_counters::dropped));
+    w.family("centralita_media_send_errors_total", "Relay sends that failed or found no slot.",
+             "counter");
+    w.sample("centralita_media_send_errors_total", {},
+             rc(&drivers::rtp_relay_counters::send_errors) + rc(&drivers::rtp_relay_counters::send_overflow));
+    w.family("centralita_media_sides_released_total", "Relay sides closed with their ports freed.",
+             "counter");
+    w.sample("centralita_media_sides_released_total", {}, rc(&drivers::rtp_relay_counters::sides_released));
+    w.family("centralita_media_timeouts_total", "Bridged calls hung up for RTP inactivity.", "counter");
+    w.sample("centralita_media_timeouts_total", {}, mc(&media_counters::timeouts));
+    w.family("centralita_media_dtmf_total", "Key presses detected in relayed RTP.", "counter");
+    w.sample("centralita_media_dtmf_total", {{"source", "rfc4733"}}, mc(&media_counters::dtmf_rfc4733));
+    w.sample("centralita_media_dtmf_total", {{"source", "inband"}}, mc(&media_counters::dtmf_inband));
+  }
 
   w.family("centralita_reactor_queue_depth", "Functions posted to a worker's reactor, not yet run.",
            "gauge");

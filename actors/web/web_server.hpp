@@ -30,6 +30,8 @@
 
 namespace centralita::actors {
 
+class media_hub;
+
 /// Counters of the HTTP side (for /metrics and /api/stats).
 struct web_counters {
   std::array<std::atomic<uint64_t>, 6> responses_by_class{};  ///< index 1..5
@@ -56,6 +58,7 @@ struct web_deps {
   std::shared_ptr<script_counters> scripts;  ///< null: the built-in routing
   std::shared_ptr<push_counters> push;       ///< null: no push providers
   std::shared_ptr<latency_histograms> latency;
+  std::shared_ptr<media_hub> media;  ///< bridged calls' RTP relay (null: none)
   /// POST /api/scripts/reload (thread-safe); returns "name (generation N)".
   std::function<result<std::string>()> reload_script;
   std::function<std::size_t()> sip_tcp_connections;

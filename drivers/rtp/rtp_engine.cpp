@@ -283,11 +283,12 @@ void rtp_engine::handle(rtp_socket& sock, const endpoint& source, uint8_t* data,
   }
 
   if (s.cfg.tap) {
-    rtp_packet_view view{std::span<uint8_t>(data, len), source, rtcp, now};
+    rtp_packet_view view{std::span<uint8_t>(data, len), len, source, rtcp, now};
     if (s.cfg.tap->on_packet(view) == tap_verdict::drop) {
       ++s.stats.tap_dropped;
       return;
     }
+    len = std::min(view.length, len);
   }
 
   rtp_side* peer = s.peer;

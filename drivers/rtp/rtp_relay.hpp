@@ -51,9 +51,12 @@ struct rtp_side_id {
 };
 
 /// A received packet as a tap sees it. `bytes` may be rewritten in place
-/// (payload type, SSRC) as long as its length stays.
+/// (payload type, SSRC, a whole new payload); `length` is what is forwarded,
+/// and a tap may lower it (an audio packet replaced by a telephone-event),
+/// never raise it past bytes.size().
 struct rtp_packet_view {
   std::span<uint8_t> bytes;
+  std::size_t length;
   const endpoint& source;
   bool rtcp;       ///< arrived on the RTCP port, or is RTCP on the RTP port (rtcp-mux)
   int64_t now_ns;  ///< steady clock

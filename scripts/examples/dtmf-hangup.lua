@@ -3,12 +3,14 @@
 --
 --   centralita --script scripts/examples/dtmf-hangup.lua
 --
--- Every call to a local user gets a handler subscribed to the DTMF events of
--- that call (filter call_id = the call's Call-ID). The handler lives as long as
--- the call: it ends by itself with the call's CALL_END. DTMF comes from SIP
--- INFO (application/dtmf-relay and application/dtmf bodies) for now; digits
--- sent in RTP (RFC 4733) and in-band arrive with the media work (issue 8),
--- as the same DTMF events with source "rfc4733" or "inband".
+-- Every call to a local user is bridged (B2BUA) with its media relayed
+-- through the switch (sip.bridge, media = "relay"), so the switch hears the
+-- keys wherever they are sent: RTP telephone-events (RFC 4733, source
+-- "rfc4733"), tones in G.711 audio (source "inband"), or SIP INFO
+-- (application/dtmf-relay and application/dtmf bodies, source "info").
+-- A handler subscribed to the DTMF events of the call (filter call_id = the
+-- call's Call-ID) lives as long as the call: it ends by itself with the
+-- call's CALL_END.
 --
 -- Everything else is routed as scripts/default.lua does.
 
@@ -48,6 +50,9 @@ function on_request(req)
   local contacts, known = location.lookup(req.aor)
   if contacts == nil then return req:reply(500, "Location Service Unavailable") end
   if #contacts == 0 then return req:reply(known and 480 or 404) end
-  if req.method == "INVITE" then hang_up_on_digits(req) end
+  if req.method == "INVITE" then
+    hang_up_on_digits(req)
+    return sip.bridge(contacts, {media = "relay"})
+  end
   return sip.relay(contacts)
 end
