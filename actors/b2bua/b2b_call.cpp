@@ -111,6 +111,8 @@ struct b2b_call_state {
     mi.log = svc().sip_log;
     mi.block_dtmf_a = init.plan->block_dtmf_a;
     mi.block_dtmf_b = init.plan->block_dtmf_b;
+    mi.transcode = init.plan->media == bridge_media::transcode;
+    mi.codecs = init.plan->codecs;
     media = spawn_media_session(self->home_system(), std::move(mi));
     self->monitor(media);
     svc().sip_log->info("[cid={}] bridged: leg B {} to {}", cid, b_cid,

@@ -20,7 +20,7 @@ enum class bridge_media { relay, transcode };
 struct bridge_plan {
   std::vector<relay_target> targets;  ///< tried in order until one answers
   bridge_media media = bridge_media::relay;
-  std::vector<std::string> codecs;    ///< transcode: what to offer the callee
+  std::vector<std::string> codecs{"PCMA", "PCMU"};  ///< transcode: added to the offers
   bool block_dtmf_a = false;
   bool block_dtmf_b = false;
   caf::actor vm;     ///< told relay_final (may be null)

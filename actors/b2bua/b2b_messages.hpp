@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace centralita::actors {
 
@@ -131,6 +132,12 @@ struct media_timed_out {
 struct media_side_inactive {
   uint64_t side_id = 0;
 };
+/// DTMF tap → media_session (from a reactor), transcoded calls only: an RTP
+/// packet from `side`'s party, for its transcode path.
+struct media_rtp_in {
+  int side = 0;
+  std::vector<uint8_t> bytes;
+};
 /// DTMF tap → media_session (from a reactor): a key press on `side`.
 struct media_dtmf_detected {
   int side = 0;
@@ -167,3 +174,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::media_timed_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::media_side_inactive)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::media_dtmf_detected)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::call_media_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(centralita::actors::media_rtp_in)

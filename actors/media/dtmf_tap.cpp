@@ -27,9 +27,19 @@ void dtmf_tap::report(char digit, uint32_t duration_ms, const char* source) {
   caf::anon_send(cfg_.session, media_dtmf_detected{cfg_.side, digit, duration_ms, source});
 }
 
+drivers::tap_verdict dtmf_tap::divert(drivers::rtp_packet_view& p) {
+  if (!cfg_.divert)
+    return drivers::tap_verdict::forward;
+  // The codec work happens in the session actor, never on the reactor.
+  caf::anon_send(cfg_.session,
+                 media_rtp_in{cfg_.side, std::vector<uint8_t>(p.bytes.begin(),
+                                                              p.bytes.begin() + static_cast<std::ptrdiff_t>(p.length))});
+  return drivers::tap_verdict::drop;
+}
+
 drivers::tap_verdict dtmf_tap::on_packet(drivers::rtp_packet_view& p) {
   if (p.rtcp)
-    return drivers::tap_verdict::forward;
+    return cfg_.divert ? drivers::tap_verdict::drop : drivers::tap_verdict::forward;
   auto h = rtp::parse_rtp(p.bytes);
   if (!h)
     return drivers::tap_verdict::forward;
@@ -41,7 +51,9 @@ drivers::tap_verdict dtmf_tap::on_packet(drivers::rtp_packet_view& p) {
       for (auto& d : events_.feed(*h, *ev, cfg_.telephone_event_rate))
         report(d.digit, d.duration_ms, "rfc4733");
     }
-    return blocking ? drivers::tap_verdict::drop : drivers::tap_verdict::forward;
+    if (blocking)
+      return drivers::tap_verdict::drop;
+    return divert(p);
   }
   if (events_.pending() && p.now_ns - last_event_ns_ > event_expiry_ns) {
     if (auto d = events_.expire())
@@ -65,6 +77,8 @@ drivers::tap_verdict dtmf_tap::on_packet(drivers::rtp_packet_view& p) {
       }
     }
   }
+  if (cfg_.divert)
+    return divert(p);
   if (cfg_.inject && !cfg_.inject->idle())
     p.length = cfg_.inject->apply(p.bytes, p.length, *h);
   return drivers::tap_verdict::forward;

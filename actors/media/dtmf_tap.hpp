@@ -30,6 +30,9 @@ struct dtmf_tap_config {
   /// Key presses played to the OTHER party (the one this side's packets go
   /// to): media.send_dtmf. May be null.
   std::shared_ptr<dtmf_injector> inject;
+  /// Transcoding: every RTP packet goes to the session (media_rtp_in), none
+  /// is relayed as is; RTCP is not carried across a transcoder.
+  bool divert = false;
 };
 
 class dtmf_tap final : public drivers::rtp_tap {
@@ -41,6 +44,7 @@ public:
 
 private:
   void report(char digit, uint32_t duration_ms, const char* source);
+  drivers::tap_verdict divert(drivers::rtp_packet_view& p);
 
   dtmf_tap_config cfg_;
   std::atomic<bool> block_;

@@ -28,6 +28,7 @@ struct media_settings {
 struct media_counters {
   std::atomic<uint64_t> sessions{0};         ///< live media sessions
   std::atomic<uint64_t> sessions_total{0};
+  std::atomic<uint64_t> transcoded{0};       ///< sessions that started transcoding
   std::atomic<uint64_t> dtmf_rfc4733{0};
   std::atomic<uint64_t> dtmf_inband{0};
   std::atomic<uint64_t> timeouts{0};

@@ -2,6 +2,7 @@
 
 #include "actors/events/event_bus.hpp"
 #include "actors/media/dtmf_tap.hpp"
+#include "actors/media/transcode_path.hpp"
 #include "protocols/sdp/offer_answer.hpp"
 #include "protocols/sdp/sdp_rewrite.hpp"
 #include "protocols/sdp/session_description.hpp"
@@ -63,6 +64,11 @@ struct media_session_state {
   std::array<side_state, 2> sides;
   bool opened = false;
   std::size_t audio_index = 0;
+  /// Transcoding (init.transcode and the answerer took a codec the offerer
+  /// lacks): paths[i] carries side i's packets to side 1 - i.
+  bool transcoding = false;
+  std::array<std::optional<transcode_path>, 2> paths;
+  int offerer = -1;  ///< the side whose offer is pending
 
   media_hub& hub() { return *init.hub; }
   drivers::rtp_relay& relay() { return init.hub->relay(); }
@@ -121,7 +127,9 @@ struct media_session_state {
   /// side `to`'s ports, our origin; streams other than the first audio one
   /// are refused (port 0) — only audio is relayed.
   result<std::string> rewrite_for(int to, std::string_view sdp_text,
-                                  const sdp::session_description& sd) {
+                                  const sdp::session_description& sd,
+                                  const std::optional<std::vector<uint8_t>>& keep = std::nullopt,
+                                  std::vector<sdp::codec> add = {}) {
     auto& s = sides[static_cast<std::size_t>(to)];
     sdp::sdp_rewrite r;
     r.connection_address = settings().advertised_address;
@@ -135,6 +143,8 @@ struct media_session_state {
       if (i == audio_index && sd.media[i].port != 0) {
         m.port = s.rtp_local.port();
         m.rtcp_port = s.rtcp_local.port();
+        m.keep_payload_types = keep;
+        m.add_codecs = add;
       } else {
         m.disable = true;
       }
@@ -203,6 +213,7 @@ struct media_session_state {
     t.pcmu_pt = caps.pcmu_pt;
     t.pcma_pt = caps.pcma_pt;
     t.inject = other.injector;
+    t.divert = transcoding;
     switch (settings().inband_dtmf) {
       case media_settings::inband::always: t.inband = true; break;
       case media_settings::inband::never: t.inband = false; break;
@@ -236,6 +247,164 @@ struct media_session_state {
     return t;
   }
 
+  // -- transcoding ---------------------------------------------------------------
+
+  /// The codecs of init.codecs the offer lacks, to add to it (with a
+  /// telephone-event/8000 when G.711 is added and the offer has none at 8000).
+  std::vector<sdp::codec> codecs_to_add(const sdp::media_description& offer) const {
+    std::vector<sdp::codec> add;
+    auto taken = [&](uint8_t pt) {
+      for (auto& c : offer.codecs)
+        if (c.payload_type == pt)
+          return true;
+      for (auto& c : add)
+        if (c.payload_type == pt)
+          return true;
+      return false;
+    };
+    auto free_dynamic = [&](uint8_t preferred) {
+      if (!taken(preferred))
+        return preferred;
+      for (uint8_t pt = 96; pt < 128; ++pt)
+        if (!taken(pt))
+          return pt;
+      return uint8_t{0};
+    };
+    bool g711_added = false;
+    for (auto& name : init.codecs) {
+      if (sdp::find_codec(offer, name))
+        continue;
+      if (ascii::iequals(name, "PCMU") && !taken(0)) {
+        add.push_back(sdp::codec{0, "PCMU", 8000, 1, ""});
+        g711_added = true;
+      } else if (ascii::iequals(name, "PCMA") && !taken(8)) {
+        add.push_back(sdp::codec{8, "PCMA", 8000, 1, ""});
+        g711_added = true;
+      } else if (ascii::iequals(name, "opus")) {
+        if (auto pt = free_dynamic(111); pt != 0)
+          add.push_back(sdp::codec{pt, "opus", 48000, 2, "useinbandfec=1"});
+      }
+    }
+    if (g711_added && !sdp::find_codec(offer, "telephone-event", 8000)) {
+      if (auto pt = free_dynamic(101); pt != 0)
+        add.push_back(sdp::codec{pt, "telephone-event", 8000, 1, "0-16"});
+    }
+    return add;
+  }
+
+  struct transcode_plan {
+    bool ok = true;
+    bool needed = false;
+    std::string why;
+    std::vector<sdp::codec> offerer_codecs;  ///< what the answer to the offerer lists
+  };
+
+  /// Whether the answer's codec is one the offerer offered (relay), or the
+  /// session must transcode to the offerer's first codec it can decode.
+  transcode_plan plan_transcoding(const sdp::media_description& offer,
+                                  const sdp::media_description& answer) const {
+    transcode_plan p;
+    const sdp::codec* picked = nullptr;
+    for (auto& c : answer.codecs)
+      if (!ascii::iequals(c.name, "telephone-event") && !ascii::iequals(c.name, "CN")) {
+        picked = &c;
+        break;
+      }
+    if (picked == nullptr)
+      return p;  // a refused stream: nothing to transcode
+    for (auto& c : offer.codecs)
+      if (sdp::same_encoding(c, *picked))
+        return p;  // a common codec: relay
+    for (auto& c : offer.codecs) {
+      if (media::codec_spec_from(c.name, c.clock_rate, c.payload_type)) {
+        p.needed = true;
+        p.offerer_codecs.push_back(c);
+        for (auto& te : offer.codecs)
+          if (ascii::iequals(te.name, "telephone-event")) {
+            p.offerer_codecs.push_back(te);
+            break;
+          }
+        return p;
+      }
+    }
+    p.ok = false;
+    p.why = "no codec to transcode the offer from (Opus, PCMU, PCMA)";
+    return p;
+  }
+
+  static std::optional<transcode_leg> leg_of(const sdp::media_description& m) {
+    transcode_leg l;
+    bool found = false;
+    for (auto& c : m.codecs) {
+      if (ascii::iequals(c.name, "telephone-event")) {
+        if (!l.telephone_event_pt) {
+          l.telephone_event_pt = c.payload_type;
+          l.telephone_event_rate = c.clock_rate != 0 ? c.clock_rate : 8000;
+        }
+      } else if (!found) {
+        auto spec = media::codec_spec_from(c.name, c.clock_rate, c.payload_type);
+        if (!spec)
+          return std::nullopt;
+        l.codec = *spec;
+        found = true;
+      }
+    }
+    if (!found)
+      return std::nullopt;
+    return l;
+  }
+
+  /// Both directions, from what each party sends with: its own SDP's first
+  /// codec (the answer's pick; the offerer's first).
+  result<void> start_transcoding() {
+    std::array<transcode_leg, 2> legs;
+    for (int i = 0; i < 2; ++i) {
+      auto& s = sides[static_cast<std::size_t>(i)];
+      // The offerer sends what our answer to it lists; the answerer what its
+      // own answer picked.
+      const sdp::session_description* sd = nullptr;
+      if (i == offerer)
+        sd = s.ours ? &*s.ours : nullptr;
+      else
+        sd = s.theirs ? &*s.theirs : nullptr;
+      if (sd == nullptr || audio_index >= sd->media.size())
+        return error{errc::invalid_argument, "no SDP to transcode from"};
+      auto l = leg_of(sd->media[audio_index]);
+      if (!l)
+        return error{errc::unsupported, "a codec that cannot be transcoded"};
+      legs[static_cast<std::size_t>(i)] = *l;
+    }
+    for (int i = 0; i < 2; ++i) {
+      auto ssrc = static_cast<uint32_t>(std::hash<std::string>{}(init.call_id) * 31u + 17u * static_cast<unsigned>(i));
+      auto p = transcode_path::create(legs[static_cast<std::size_t>(i)], legs[static_cast<std::size_t>(1 - i)], ssrc);
+      if (!p)
+        return p.err();
+      paths[static_cast<std::size_t>(i)] = std::move(p.value());
+    }
+    transcoding = true;
+    hub().counters().transcoded.fetch_add(1, std::memory_order_relaxed);
+    if (init.log)
+      init.log->info("[cid={}] media: transcoding {} (leg a) <-> {} (leg b)", init.call_id,
+                     media::to_string(legs[0].codec.id), media::to_string(legs[1].codec.id));
+    return {};
+  }
+
+  void stop_transcoding() {
+    transcoding = false;
+    paths[0].reset();
+    paths[1].reset();
+  }
+
+  void on_rtp_in(const media_rtp_in& in) {
+    if (!transcoding || in.side < 0 || in.side > 1)
+      return;
+    auto& path = paths[static_cast<std::size_t>(in.side)];
+    if (!path)
+      return;
+    auto to = sides[static_cast<std::size_t>(1 - in.side)].id;
+    path->on_packet(in.bytes, [&](std::span<const uint8_t> b) { relay().send(to, b); });
+  }
+
   void on_send_dtmf(const media_send_dtmf& d) {
     if (d.side < 0 || d.side > 1 || !opened)
       return;
@@ -243,6 +412,13 @@ struct media_session_state {
     if (init.log)
       init.log->info("[cid={}] media: playing DTMF {} to leg {}{}", init.call_id, d.digits,
                      d.side == 0 ? 'a' : 'b', d.inband ? " (in-band)" : "");
+    if (transcoding) {
+      // Our own stream to that party: the path plays it.
+      if (auto& path = paths[static_cast<std::size_t>(1 - d.side)])
+        for (char c : d.digits)
+          path->play(c, d.duration_ms, d.inband);
+      return;
+    }
     s.injector->queue(d.digits, d.duration_ms, d.inband);
   }
 
@@ -262,9 +438,13 @@ struct media_session_state {
     }
     const int from = o.side;
     const int to = 1 - from;
-    auto out = rewrite_for(to, o.sdp, *sd);
+    std::vector<sdp::codec> add;
+    if (init.transcode)
+      add = codecs_to_add(sd->media[audio_index]);
+    auto out = rewrite_for(to, o.sdp, *sd, std::nullopt, std::move(add));
     if (!out)
       return refuse(488, "cannot rewrite the SDP: " + out.err().reason);
+    offerer = from;
     sides[static_cast<std::size_t>(from)].theirs = std::move(sd.value());
     if (auto parsed = sdp::parse_sdp(*out))
       sides[static_cast<std::size_t>(to)].ours = std::move(parsed.value());
@@ -289,13 +469,34 @@ struct media_session_state {
       return refuse(488, "the answer lost the audio stream");
     const int from = a.side;
     const int to = 1 - from;
-    auto out = rewrite_for(to, a.sdp, *sd);
+    // Transcoding when the answerer took a codec the offerer does not have.
+    std::optional<std::vector<uint8_t>> keep;
+    std::vector<sdp::codec> add;
+    bool transcode_now = false;
+    if (init.transcode && sides[static_cast<std::size_t>(to)].theirs) {
+      auto plan = plan_transcoding(sides[static_cast<std::size_t>(to)].theirs->media[audio_index],
+                                   sd->media[audio_index]);
+      if (!plan.ok)
+        return refuse(488, plan.why);
+      if (plan.needed) {
+        transcode_now = true;
+        keep = std::vector<uint8_t>{};
+        add = plan.offerer_codecs;
+      }
+    }
+    auto out = rewrite_for(to, a.sdp, *sd, keep, std::move(add));
     if (!out)
       return refuse(488, "cannot rewrite the SDP: " + out.err().reason);
     sides[static_cast<std::size_t>(from)].theirs = std::move(sd.value());
     if (auto parsed = sdp::parse_sdp(*out))
       sides[static_cast<std::size_t>(to)].ours = std::move(parsed.value());
     sides[0].answered = sides[1].answered = true;
+    if (transcode_now) {
+      if (auto ok = start_transcoding(); !ok)
+        return refuse(488, ok.err().reason);
+    } else if (init.transcode) {
+      stop_transcoding();
+    }
     configure(from, true);
     configure(to, true);
     media_sdp r;
@@ -305,6 +506,11 @@ struct media_session_state {
   }
 
   void on_dtmf(const media_dtmf_detected& d) {
+    // Transcoding: tones the party sent in its audio reach the other party
+    // as RFC 4733 too (the transcoder carries the tones themselves as well).
+    if (transcoding && d.source[0] == 'i')
+      if (auto& path = paths[static_cast<std::size_t>(d.side)])
+        path->play(d.digit, std::max<uint32_t>(d.duration_ms, 60));
     if (d.source[0] == 'i')
       hub().counters().dtmf_inband.fetch_add(1, std::memory_order_relaxed);
     else
@@ -364,6 +570,7 @@ caf::actor spawn_media_session(caf::actor_system& sys, media_session_init init) 
       [&st](const media_side_inactive& m) { st.on_inactive(m); },
       [&st](const media_block_dtmf& b) { st.on_block(b); },
       [&st](const media_send_dtmf& d) { st.on_send_dtmf(d); },
+      [&st](const media_rtp_in& in) { st.on_rtp_in(in); },
     };
   });
 }

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace centralita::actors {
 
@@ -36,6 +37,11 @@ struct media_session_init {
   std::shared_ptr<spdlog::logger> log;
   bool block_dtmf_a = false;  ///< PCI masking from the start
   bool block_dtmf_b = false;
+  /// sip.bridge opts.media = "transcode": the codecs added to every offer
+  /// ("PCMA", "PCMU", "opus"); when the answerer picks one the offerer did
+  /// not offer, the session transcodes (Opus <-> G.711).
+  bool transcode = false;
+  std::vector<std::string> codecs{"PCMA", "PCMU"};
 };
 
 caf::actor spawn_media_session(caf::actor_system& sys, media_session_init init);

@@ -5,6 +5,7 @@
 #include "actors/b2bua/b2b_messages.hpp"
 #include "actors/media/media_hub.hpp"
 #include "actors/script/vm_state.hpp"
+#include "protocols/util/ascii.hpp"
 
 namespace centralita::actors::script_detail {
 
@@ -60,9 +61,27 @@ int sip_bridge(lua_State* L) {
       if (mode == "relay")
         plan->media = bridge_media::relay;
       else if (mode == "transcode")
-        luaL_error(L, "sip.bridge: opts.media \"transcode\" is not available yet (relay only)");
+        plan->media = bridge_media::transcode;
       else
         luaL_error(L, "sip.bridge: opts.media is \"relay\" or \"transcode\"");
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "codecs") == LUA_TTABLE) {
+      plan->codecs.clear();
+      for (lua_Integer i = 1;; ++i) {
+        if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
+          lua_pop(L, 1);
+          break;
+        }
+        std::string name = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        if (!ascii::iequals(name, "PCMA") && !ascii::iequals(name, "PCMU") && !ascii::iequals(name, "opus"))
+          luaL_error(L, "sip.bridge: opts.codecs holds \"%s\" (PCMA, PCMU and opus can be transcoded)",
+                     name.c_str());
+        plan->codecs.push_back(std::move(name));
+      }
+      if (plan->codecs.empty())
+        luaL_error(L, "sip.bridge: opts.codecs is empty");
     }
     lua_pop(L, 1);
     lua_getfield(L, 2, "block_dtmf");
