@@ -204,6 +204,7 @@ result<void> read_media(table_reader& t, media_config& c) {
   CENTRALITA_TRY(t.integer("buffers", c.buffers, 64, 32768));
   CENTRALITA_TRY(t.integer("session_expires", c.session_expires, 0, 86400));
   CENTRALITA_TRY(t.integer("min_se", c.min_se, 90, 86400));
+  CENTRALITA_TRY(t.string("ng_listen", c.ng_listen));
   return t.no_unknown_keys();
 }
 

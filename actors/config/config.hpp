@@ -171,6 +171,9 @@ struct media_config {
   /// no session timer) and the smallest we accept (Min-SE).
   unsigned session_expires = 1800;
   unsigned min_se = 90;
+  /// The ng control protocol (RTPEngine's, docs/media.md): "ADDR:PORT" to
+  /// listen on; empty: off.
+  std::string ng_listen;
 };
 
 /// The whole configuration: defaults in the structs, then the TOML file, then
