@@ -5,6 +5,7 @@
 #include "actors/events/event_bus.hpp"
 #include "actors/media/media_session.hpp"
 #include "actors/sip/messages.hpp"
+#include "protocols/sip/dialog/session_timer.hpp"
 #include "protocols/sip/dtmf_info.hpp"
 #include "protocols/sip/id_generator.hpp"
 #include "protocols/sip/proxy/forwarding.hpp"
@@ -91,6 +92,13 @@ struct b2b_call_state {
     leg_a = spawn_call_leg(self->home_system(), std::move(a));
     self->monitor(leg_a);
 
+    // RFC 4028 §8.1: an interval under our Min-SE is refused with 422.
+    if (auto se = sip::dialog::parse_session_expires(init.invite->header("Session-Expires").value_or(""));
+        se && se->interval < init.deps->min_se) {
+      reply_a(422, {}, {}, {{"Min-SE", std::to_string(init.deps->min_se.count())}});
+      finish(422, "Session Interval Too Small");
+      return;
+    }
     auto b = make_leg_b();
     if (!b) {
       svc().sip_log->warn("[cid={}] bridge: {}", cid, b.err().reason);
@@ -192,11 +200,13 @@ struct b2b_call_state {
 
   // -- the caller's INVITE -----------------------------------------------------
 
-  void reply_a(int status, std::string reason = {}, std::string sdp = {}) {
+  void reply_a(int status, std::string reason = {}, std::string sdp = {},
+               sip::dialog::header_list headers = {}) {
     leg_reply r;
     r.request_id = 0;
     r.status = status;
     r.reason = std::move(reason);
+    r.headers = std::move(headers);
     if (!sdp.empty()) {
       r.content_type = "application/sdp";
       r.body = std::move(sdp);

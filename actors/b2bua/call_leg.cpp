@@ -4,8 +4,10 @@
 #include "actors/sip/stateless_core.hpp"
 #include "actors/system/actor_timers.hpp"
 #include "actors/transaction/client_txn.hpp"
+#include "protocols/sip/dialog/session_timer.hpp"
 #include "protocols/sip/id_generator.hpp"
 #include "protocols/sip/proxy/forwarding.hpp"
+#include "protocols/util/ascii.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -19,6 +21,26 @@ namespace {
 namespace dlg_ns = sip::dialog;
 
 constexpr uint64_t retransmit_tag = 1;
+constexpr uint64_t refresh_tag = 2;  ///< RFC 4028: time for our refresh
+constexpr uint64_t expire_tag = 3;   ///< RFC 4028: no refresh came
+/// The leg_send tag of a refresh the leg sends on its own (not the call's).
+constexpr uint64_t own_refresh = ~uint64_t{0} - 1;
+
+bool is_sdp(const sip::message& m) {
+  if (m.body().empty())
+    return false;
+  auto ct = m.header("Content-Type").value_or("");
+  return ct.size() >= 15 && ascii::iequals(std::string_view(ct).substr(0, 15), "application/sdp");
+}
+
+/// The o= line of an SDP body (what says whether a re-offer changes anything).
+std::string origin_line(std::string_view body) {
+  auto at = body.find("o=");
+  if (at == std::string_view::npos || (at != 0 && body[at - 1] != '\n'))
+    return {};
+  auto end = body.find_first_of("\r\n", at);
+  return std::string(body.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+}
 
 /// An INVITE 2xx we sent and retransmit until its ACK (RFC 3261 §13.3.1.4).
 struct pending_ok {
@@ -71,6 +93,15 @@ struct call_leg_state {
   bool ending = false;  ///< leg_end, a BYE either way, or a failed INVITE
   bool bye_sent = false;
   bool ended_reported = false;
+  // RFC 4028 session timer of this dialog.
+  std::chrono::seconds se{0};  ///< 0: none
+  bool we_refresh = false;
+  timer_handle se_timer;
+  bool party_timer = false;   ///< the party supports timer (Supported: timer)
+  bool party_update = false;  ///< the party allows UPDATE
+  bool retried_422 = false;
+  std::string last_sdp_sent;  ///< the SDP we last gave the party (refreshes repeat it)
+  std::string party_origin;   ///< o= of the last SDP the party gave us
 
   const sip_services& svc() const { return *init.deps->services; }
   bool uas() const { return init.index == 0; }
@@ -95,9 +126,19 @@ struct call_leg_state {
       } else {
         dlg = std::move(d.value());
       }
+      plan_uas_timer(*init.invite);
+      if (is_sdp(*init.invite))
+        party_origin = origin_line(init.invite->body());
     } else {
       call_id = init.out.call_id;
       local_tag = init.out.from_tag;
+      if (auto want = init.deps->session_expires; want.count() > 0) {
+        // RFC 4028 §7.1: ask for a timer; we refresh leg B ourselves.
+        init.out.headers.emplace_back("Supported", "timer");
+        init.out.headers.emplace_back(
+          "Session-Expires", dlg_ns::format_session_expires({want, dlg_ns::refresher::uac}));
+        init.out.headers.emplace_back("Min-SE", std::to_string(init.deps->min_se.count()));
+      }
     }
     register_dialog();
   }
@@ -107,7 +148,90 @@ struct call_leg_state {
     registered = true;
   }
 
+  // -- RFC 4028 session timer --------------------------------------------------
+
+  /// Leg A: the caller's INVITE decides (§9): its Session-Expires (the call
+  /// refused one under Min-SE with 422 before we got here) and refresher;
+  /// without one but with Supported: timer, ours with the caller refreshing;
+  /// without support at all, ours with us refreshing (re-INVITE/UPDATE).
+  void plan_uas_timer(const sip::message& inv) {
+    party_timer = dlg_ns::has_option_tag(inv.header("Supported").value_or(""), "timer");
+    party_update = dlg_ns::has_option_tag(inv.header("Allow").value_or(""), "UPDATE");
+    auto asked = dlg_ns::parse_session_expires(inv.header("Session-Expires").value_or(""));
+    if (asked) {
+      se = std::max(asked->interval, init.deps->min_se);
+      we_refresh = asked->who == dlg_ns::refresher::uas || (asked->who == dlg_ns::refresher::unspecified && !party_timer);
+    } else if (init.deps->session_expires.count() > 0) {
+      se = init.deps->session_expires;
+      we_refresh = !party_timer;
+    }
+  }
+
+  /// The Session-Expires of a 2xx to an INVITE/UPDATE the party sent
+  /// (refresher named from the party's side of that transaction).
+  void add_timer_headers(dlg_ns::header_list& h) const {
+    if (se.count() == 0)
+      return;
+    h.emplace_back("Session-Expires", dlg_ns::format_session_expires(
+                                        {se, we_refresh ? dlg_ns::refresher::uas : dlg_ns::refresher::uac}));
+    if (party_timer)
+      h.emplace_back("Require", "timer");
+  }
+
+  /// A 2xx to an INVITE/UPDATE we sent: its Session-Expires decides (§7.2).
+  void take_timer_answer(const sip::message& ok) {
+    party_update = party_update || dlg_ns::has_option_tag(ok.header("Allow").value_or(""), "UPDATE");
+    auto got = dlg_ns::parse_session_expires(ok.header("Session-Expires").value_or(""));
+    if (!got) {
+      if (!uas())
+        se = std::chrono::seconds{0};  // the callee has no timer: none on leg B
+      return;
+    }
+    party_timer = true;
+    se = got->interval;
+    we_refresh = got->who != dlg_ns::refresher::uas;  // uac (or unnamed): us, the sender
+  }
+
+  void restart_timer() {
+    if (se_timer.valid())
+      svc().timers->cancel(se_timer);
+    if (se.count() == 0 || ending)
+      return;
+    if (we_refresh)
+      se_timer = svc().timers->arm(self, dlg_ns::refresh_after(se), refresh_tag);
+    else
+      se_timer = svc().timers->arm(self, dlg_ns::expire_after(se), expire_tag);
+  }
+
+  /// Our refresh (§7.4): UPDATE without a body when the party takes UPDATE,
+  /// else a re-INVITE repeating the SDP we last sent (same o= version: no
+  /// change, RFC 3264 §8).
+  void send_refresh() {
+    if (!dlg || ending)
+      return;
+    const bool update = party_update || last_sdp_sent.empty();
+    dlg_ns::header_list h{{"Supported", "timer"},
+                          {"Session-Expires", dlg_ns::format_session_expires({se, dlg_ns::refresher::uac})}};
+    if (update)
+      send_in_dialog(own_refresh, "UPDATE", {}, {}, h);
+    else
+      send_in_dialog(own_refresh, "INVITE", "application/sdp", last_sdp_sent, h);
+    // Until its answer, the timer runs to the expiry.
+    se_timer = svc().timers->arm(self, dlg_ns::expire_after(se) - dlg_ns::refresh_after(se), expire_tag);
+  }
+
+  void session_expired() {
+    svc().sip_log->warn("[cid={}] leg {}: the session timer expired (no refresh in {} s)",
+                        init.call_name, uas() ? 'A' : 'B', se.count());
+    ending = true;
+    send_bye("SIP;cause=408;text=\"session timer expired\"");
+    report_ended(408, "session expired");
+    maybe_finish();
+  }
+
   void finish() {
+    if (se_timer.valid())
+      svc().timers->cancel(se_timer);
     if (registered) {
       self->send(init.deps->shard_of(call_id), leg_dialog_closed{call_id, local_tag});
       registered = false;
@@ -221,7 +345,15 @@ struct call_leg_state {
       return;
     }
     auto v = via();
-    auto req = dlg_ns::make_request(*dlg, method, v, content_type, body, headers);
+    auto all = headers;
+    if ((method == "INVITE" || method == "UPDATE") && tag != own_refresh && se.count() > 0) {
+      all.emplace_back("Supported", "timer");
+      all.emplace_back("Session-Expires", dlg_ns::format_session_expires(
+                                            {se, we_refresh ? dlg_ns::refresher::uac : dlg_ns::refresher::uas}));
+    }
+    if (content_type == "application/sdp" && !body.empty())
+      last_sdp_sent = body;
+    auto req = dlg_ns::make_request(*dlg, method, v, content_type, body, all);
     if (!req) {
       svc().sip_log->warn("[cid={}] leg {}: cannot build {}: {}", init.call_name, uas() ? 'A' : 'B',
                           method, req.err().reason);
@@ -310,12 +442,37 @@ struct call_leg_state {
         maybe_finish();
         return;
       }
+      if (r.msg) {
+        take_timer_answer(*r.msg);
+        if (is_sdp(*r.msg))
+          party_origin = origin_line(r.msg->body());
+      }
+      last_sdp_sent = init.out.body;
+      restart_timer();
       // Early offer: the 2xx carries the answer; ACK it now. Late offer
       // (no body in the INVITE): the ACK carries the answer (leg_ack).
       if (!init.out.body.empty())
         ack_invite(rec, {}, {});
       self->send(init.call, leg_response{init.index, 0, status, r.msg});
       return;
+    }
+    if (status == 422 && !retried_422 && !cancel_requested && r.msg) {
+      // RFC 4028 §7.4 / §8.1: the callee wants a longer interval: once more
+      // with its Min-SE.
+      if (auto min = dlg_ns::parse_min_se(r.msg->header("Min-SE").value_or("")); min && min->count() <= 86400) {
+        retried_422 = true;
+        for (auto& [n, v] : init.out.headers)
+          if (n == "Session-Expires")
+            v = dlg_ns::format_session_expires({*min, dlg_ns::refresher::uac});
+          else if (n == "Min-SE")
+            v = std::to_string(min->count());
+        sent.erase(invite_branch);
+        ++init.out.cseq;
+        leg_invite again{init.out.content_type, init.out.body};
+        invite_branch.clear();
+        on_invite(again);
+        return;
+      }
     }
     invite_final = true;
     ending = true;
@@ -368,6 +525,33 @@ struct call_leg_state {
       maybe_finish();
       return;
     }
+    if (r.status < 300 && r.msg && (rec.method == "INVITE" || rec.method == "UPDATE")) {
+      take_timer_answer(*r.msg);
+      if (is_sdp(*r.msg))
+        party_origin = origin_line(r.msg->body());
+      if (rec.ack_bytes.empty())
+        restart_timer();
+    }
+    if (rec.tag == own_refresh) {
+      if (rec.method == "INVITE" && r.status < 300) {
+        if (rec.ack_bytes.empty())
+          ack_invite(rec, {}, {});
+        else if (auto ack = sip::message::parse(rec.ack_bytes))
+          send_ack(rec.ack_bytes, *ack);
+        rec.answered = true;
+      } else {
+        sent.erase(it);
+      }
+      if (r.status == 481 || r.status == 408) {
+        ending = true;
+        send_bye({});
+        report_ended(r.status, "dialog gone");
+      } else if (r.status >= 300) {
+        restart_timer();  // refused (491, 500...): try again at the next half
+      }
+      maybe_finish();
+      return;
+    }
     if (rec.method == "INVITE" && r.status < 300) {
       if (!rec.ack_bytes.empty()) {  // a retransmitted 2xx of a re-INVITE
         if (auto ack = sip::message::parse(rec.ack_bytes))
@@ -393,10 +577,20 @@ struct call_leg_state {
   void respond(const caf::actor& server, const sip::message& req, int status,
                std::string_view reason = {}, const std::string& content_type = {},
                const std::string& body = {}, const dlg_ns::header_list& headers = {}) {
+    auto all = headers;
+    const bool refresh_kind = req.request_method() == sip::method::invite
+                              || req.request_method() == sip::method::update;
+    if (refresh_kind && status >= 200 && status < 300) {
+      add_timer_headers(all);
+      if (!body.empty() && content_type == "application/sdp")
+        last_sdp_sent = body;
+    }
     auto r = dlg_ns::make_uas_response(req, status, reason, local_tag, contact, content_type, body,
-                                       headers);
+                                       all);
     if (!r)
       return;
+    if (refresh_kind && status >= 200 && status < 300)
+      restart_timer();  // the answer to a refresh (ours to give) restarts the clock
     svc().counters->count_response_sent(status);
     auto bytes = r->serialize();
     if (req.request_method() == sip::method::invite && status >= 200 && status < 300) {
@@ -455,6 +649,26 @@ struct call_leg_state {
       respond(tr.server_txn, m, 481);
       return;
     }
+    if (method == sip::method::invite || method == sip::method::update) {
+      if (auto asked = dlg_ns::parse_session_expires(m.header("Session-Expires").value_or(""))) {
+        se = std::max(asked->interval, init.deps->min_se);
+        we_refresh = asked->who == dlg_ns::refresher::uas;
+        party_timer = true;
+      }
+      // A refresh that changes nothing (RFC 4028 §7.4): answered here, the
+      // other leg has its own timer. An UPDATE without a body, or a
+      // re-INVITE repeating the party's last SDP (same o= line).
+      const bool bare_update = method == sip::method::update && m.body().empty();
+      const bool same_offer = method == sip::method::invite && is_sdp(m) && !last_sdp_sent.empty()
+                              && !party_origin.empty() && origin_line(m.body()) == party_origin;
+      if (bare_update || same_offer) {
+        respond(tr.server_txn, m, 200, {}, same_offer ? "application/sdp" : "",
+                same_offer ? last_sdp_sent : std::string{});
+        return;
+      }
+      if (is_sdp(m))
+        party_origin = origin_line(m.body());
+    }
     auto id = ++next_request_id;
     received.emplace(id, received_request{tr.server_txn, tr.request});
     self->send(init.call, leg_request{init.index, id, tr.request});
@@ -509,6 +723,14 @@ struct call_leg_state {
   }
 
   void on_timer(const timer_expired& t) {
+    if (t.tag == refresh_tag || t.tag == expire_tag) {
+      se_timer = {};
+      if (t.tag == refresh_tag)
+        send_refresh();
+      else
+        session_expired();
+      return;
+    }
     if (t.tag != retransmit_tag || !ok_pending)
       return;
     auto& p = *ok_pending;
