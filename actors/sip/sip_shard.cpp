@@ -204,6 +204,7 @@ struct sip_shard_state {
     ev.set("digit", std::string(1, d->digit));
     ev.set("duration_ms", std::to_string(d->duration_ms));
     ev.set("source", "info");
+    ev.set("leg", "");  // proxied: one dialog end to end, no legs
     publish(std::move(ev));
   }
 

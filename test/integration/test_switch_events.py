@@ -69,7 +69,8 @@ heartbeat_interval = 1
 RECORDED = ["REGISTER", "UNREGISTER", "EXPIRED", "CALL_START", "CALL_ANSWER", "CALL_END",
             "TRANSACTION_TIMEOUT", "DTMF", "HEARTBEAT", "CUSTOM"]
 
-CALL_ATTRIBUTES = ["call_id", "from", "to", "ruri", "code", "reason", "duration_ms"]
+CALL_ATTRIBUTES = ["call_id", "from", "to", "ruri", "code", "reason", "duration_ms", "mode", "leg_a",
+                   "leg_b"]
 ATTRIBUTES = {   # docs/events.md, the catalogue
     "registration": ["aor", "contact", "expires", "source_ip", "source_port", "transport",
                      "user_agent", "instance", "reg_id", "pn_provider", "pn_prid", "pn_param",
@@ -77,7 +78,7 @@ ATTRIBUTES = {   # docs/events.md, the catalogue
     "HEARTBEAT": ["active_calls", "registrations", "transactions", "cps", "suspended_routings",
                   "cpu_idle", "max_sessions", "uptime_ms", "version"],
     "TRANSACTION_TIMEOUT": ["call_id", "method", "ruri", "destination"],
-    "DTMF": ["call_id", "digit", "duration_ms", "source"],
+    "DTMF": ["call_id", "digit", "duration_ms", "source", "leg"],
 }
 
 # The routing of scripts/default.lua, plus the recorder (recorder, query, probe).
