@@ -94,11 +94,8 @@ struct call_leg_state {
   bool bye_sent = false;
   bool ended_reported = false;
   // RFC 4028 session timer of this dialog.
-  std::chrono::seconds se{0};  ///< 0: none
-  bool we_refresh = false;
+  dlg_ns::session_timer_state timer;
   timer_handle se_timer;
-  bool party_timer = false;   ///< the party supports timer (Supported: timer)
-  bool party_update = false;  ///< the party allows UPDATE
   bool retried_422 = false;
   std::string last_sdp_sent;  ///< the SDP we last gave the party (refreshes repeat it)
   std::string party_origin;   ///< o= of the last SDP the party gave us
@@ -126,7 +123,9 @@ struct call_leg_state {
       } else {
         dlg = std::move(d.value());
       }
-      plan_uas_timer(*init.invite);
+      auto& inv = *init.invite;
+      timer.plan_uas(inv.header("Session-Expires").value_or(""), inv.header("Supported").value_or(""),
+                     inv.header("Allow").value_or(""), init.deps->session_expires, init.deps->min_se);
       if (is_sdp(*init.invite))
         party_origin = origin_line(init.invite->body());
     } else {
@@ -150,57 +149,15 @@ struct call_leg_state {
 
   // -- RFC 4028 session timer --------------------------------------------------
 
-  /// Leg A: the caller's INVITE decides (§9): its Session-Expires (the call
-  /// refused one under Min-SE with 422 before we got here) and refresher;
-  /// without one but with Supported: timer, ours with the caller refreshing;
-  /// without support at all, ours with us refreshing (re-INVITE/UPDATE).
-  void plan_uas_timer(const sip::message& inv) {
-    party_timer = dlg_ns::has_option_tag(inv.header("Supported").value_or(""), "timer");
-    party_update = dlg_ns::has_option_tag(inv.header("Allow").value_or(""), "UPDATE");
-    auto asked = dlg_ns::parse_session_expires(inv.header("Session-Expires").value_or(""));
-    if (asked) {
-      se = std::max(asked->interval, init.deps->min_se);
-      we_refresh = asked->who == dlg_ns::refresher::uas || (asked->who == dlg_ns::refresher::unspecified && !party_timer);
-    } else if (init.deps->session_expires.count() > 0) {
-      se = init.deps->session_expires;
-      we_refresh = !party_timer;
-    }
-  }
-
-  /// The Session-Expires of a 2xx to an INVITE/UPDATE the party sent
-  /// (refresher named from the party's side of that transaction).
-  void add_timer_headers(dlg_ns::header_list& h) const {
-    if (se.count() == 0)
-      return;
-    h.emplace_back("Session-Expires", dlg_ns::format_session_expires(
-                                        {se, we_refresh ? dlg_ns::refresher::uas : dlg_ns::refresher::uac}));
-    if (party_timer)
-      h.emplace_back("Require", "timer");
-  }
-
-  /// A 2xx to an INVITE/UPDATE we sent: its Session-Expires decides (§7.2).
-  void take_timer_answer(const sip::message& ok) {
-    party_update = party_update || dlg_ns::has_option_tag(ok.header("Allow").value_or(""), "UPDATE");
-    auto got = dlg_ns::parse_session_expires(ok.header("Session-Expires").value_or(""));
-    if (!got) {
-      if (!uas())
-        se = std::chrono::seconds{0};  // the callee has no timer: none on leg B
-      return;
-    }
-    party_timer = true;
-    se = got->interval;
-    we_refresh = got->who != dlg_ns::refresher::uas;  // uac (or unnamed): us, the sender
-  }
-
   void restart_timer() {
     if (se_timer.valid())
       svc().timers->cancel(se_timer);
-    if (se.count() == 0 || ending)
+    auto next = timer.next();
+    if (next.kind == dlg_ns::session_timer_state::wait::none || ending)
       return;
-    if (we_refresh)
-      se_timer = svc().timers->arm(self, dlg_ns::refresh_after(se), refresh_tag);
-    else
-      se_timer = svc().timers->arm(self, dlg_ns::expire_after(se), expire_tag);
+    se_timer = svc().timers->arm(self, next.after,
+                                 next.kind == dlg_ns::session_timer_state::wait::refresh ? refresh_tag
+                                                                                         : expire_tag);
   }
 
   /// Our refresh (§7.4): UPDATE without a body when the party takes UPDATE,
@@ -209,20 +166,20 @@ struct call_leg_state {
   void send_refresh() {
     if (!dlg || ending)
       return;
-    const bool update = party_update || last_sdp_sent.empty();
-    dlg_ns::header_list h{{"Supported", "timer"},
-                          {"Session-Expires", dlg_ns::format_session_expires({se, dlg_ns::refresher::uac})}};
+    const bool update = timer.party_allows_update() || last_sdp_sent.empty();
+    auto h = timer.request_headers();
     if (update)
       send_in_dialog(own_refresh, "UPDATE", {}, {}, h);
     else
       send_in_dialog(own_refresh, "INVITE", "application/sdp", last_sdp_sent, h);
     // Until its answer, the timer runs to the expiry.
+    auto se = timer.interval();
     se_timer = svc().timers->arm(self, dlg_ns::expire_after(se) - dlg_ns::refresh_after(se), expire_tag);
   }
 
   void session_expired() {
     svc().sip_log->warn("[cid={}] leg {}: the session timer expired (no refresh in {} s)",
-                        init.call_name, uas() ? 'A' : 'B', se.count());
+                        init.call_name, uas() ? 'A' : 'B', timer.interval().count());
     ending = true;
     send_bye("SIP;cause=408;text=\"session timer expired\"");
     report_ended(408, "session expired");
@@ -346,11 +303,9 @@ struct call_leg_state {
     }
     auto v = via();
     auto all = headers;
-    if ((method == "INVITE" || method == "UPDATE") && tag != own_refresh && se.count() > 0) {
-      all.emplace_back("Supported", "timer");
-      all.emplace_back("Session-Expires", dlg_ns::format_session_expires(
-                                            {se, we_refresh ? dlg_ns::refresher::uac : dlg_ns::refresher::uas}));
-    }
+    if ((method == "INVITE" || method == "UPDATE") && tag != own_refresh)
+      for (auto& h : timer.request_headers())
+        all.push_back(h);
     if (content_type == "application/sdp" && !body.empty())
       last_sdp_sent = body;
     auto req = dlg_ns::make_request(*dlg, method, v, content_type, body, all);
@@ -443,7 +398,8 @@ struct call_leg_state {
         return;
       }
       if (r.msg) {
-        take_timer_answer(*r.msg);
+        timer.on_answer(r.msg->header("Session-Expires").value_or(""),
+                        r.msg->header("Allow").value_or(""), true);
         if (is_sdp(*r.msg))
           party_origin = origin_line(r.msg->body());
       }
@@ -526,7 +482,8 @@ struct call_leg_state {
       return;
     }
     if (r.status < 300 && r.msg && (rec.method == "INVITE" || rec.method == "UPDATE")) {
-      take_timer_answer(*r.msg);
+      timer.on_answer(r.msg->header("Session-Expires").value_or(""),
+                      r.msg->header("Allow").value_or(""), false);
       if (is_sdp(*r.msg))
         party_origin = origin_line(r.msg->body());
       if (rec.ack_bytes.empty())
@@ -581,7 +538,8 @@ struct call_leg_state {
     const bool refresh_kind = req.request_method() == sip::method::invite
                               || req.request_method() == sip::method::update;
     if (refresh_kind && status >= 200 && status < 300) {
-      add_timer_headers(all);
+      for (auto& h : timer.response_headers())
+        all.push_back(h);
       if (!body.empty() && content_type == "application/sdp")
         last_sdp_sent = body;
     }
@@ -650,11 +608,7 @@ struct call_leg_state {
       return;
     }
     if (method == sip::method::invite || method == sip::method::update) {
-      if (auto asked = dlg_ns::parse_session_expires(m.header("Session-Expires").value_or(""))) {
-        se = std::max(asked->interval, init.deps->min_se);
-        we_refresh = asked->who == dlg_ns::refresher::uas;
-        party_timer = true;
-      }
+      timer.on_request(m.header("Session-Expires").value_or(""), init.deps->min_se);
       // A refresh that changes nothing (RFC 4028 §7.4): answered here, the
       // other leg has its own timer. An UPDATE without a body, or a
       // re-INVITE repeating the party's last SDP (same o= line).

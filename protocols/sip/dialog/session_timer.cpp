@@ -89,4 +89,71 @@ bool has_option_tag(std::string_view list, std::string_view tag) {
   return false;
 }
 
+void session_timer_state::plan_uas(std::string_view session_expires, std::string_view supported,
+                                   std::string_view allow, std::chrono::seconds configured,
+                                   std::chrono::seconds min_se) {
+  party_timer_ = has_option_tag(supported, "timer");
+  party_update_ = has_option_tag(allow, "UPDATE");
+  if (auto asked = parse_session_expires(session_expires)) {
+    interval_ = std::max(asked->interval, min_se);
+    // refresher=uas names us; unnamed, the caller refreshes if it can.
+    we_refresh_ = asked->who == refresher::uas || (asked->who == refresher::unspecified && !party_timer_);
+  } else if (configured.count() > 0) {
+    interval_ = configured;
+    we_refresh_ = !party_timer_;
+  }
+}
+
+void session_timer_state::on_answer(std::string_view session_expires, std::string_view allow,
+                                    bool none_without) {
+  party_update_ = party_update_ || has_option_tag(allow, "UPDATE");
+  auto got = parse_session_expires(session_expires);
+  if (!got) {
+    if (none_without)
+      interval_ = std::chrono::seconds{0};
+    return;
+  }
+  party_timer_ = true;
+  interval_ = got->interval;
+  we_refresh_ = got->who != refresher::uas;  // uac (or unnamed): us, the request's sender
+}
+
+void session_timer_state::on_request(std::string_view session_expires, std::chrono::seconds min_se) {
+  auto asked = parse_session_expires(session_expires);
+  if (!asked)
+    return;
+  interval_ = std::max(asked->interval, min_se);
+  we_refresh_ = asked->who == refresher::uas;
+  party_timer_ = true;
+}
+
+session_timer_state::header_list session_timer_state::response_headers() const {
+  header_list h;
+  if (interval_.count() == 0)
+    return h;
+  h.emplace_back("Session-Expires",
+                 format_session_expires({interval_, we_refresh_ ? refresher::uas : refresher::uac}));
+  if (party_timer_)
+    h.emplace_back("Require", "timer");
+  return h;
+}
+
+session_timer_state::header_list session_timer_state::request_headers() const {
+  header_list h;
+  if (interval_.count() == 0)
+    return h;
+  h.emplace_back("Supported", "timer");
+  h.emplace_back("Session-Expires",
+                 format_session_expires({interval_, we_refresh_ ? refresher::uac : refresher::uas}));
+  return h;
+}
+
+session_timer_state::next_step session_timer_state::next() const {
+  if (interval_.count() == 0)
+    return {};
+  if (we_refresh_)
+    return {wait::refresh, refresh_after(interval_)};
+  return {wait::expire, expire_after(interval_)};
+}
+
 } // namespace centralita::sip::dialog
