@@ -5,6 +5,7 @@
 #include "actors/events/event_bus.hpp"
 #include "actors/media/media_session.hpp"
 #include "actors/sip/messages.hpp"
+#include "actors/system/actor_timers.hpp"
 #include "protocols/sip/dialog/session_timer.hpp"
 #include "protocols/sip/dtmf_info.hpp"
 #include "protocols/sip/id_generator.hpp"
@@ -66,6 +67,16 @@ struct b2b_call_state {
   std::map<uint64_t, paired_request> paired;  ///< by the tag of the request on the other leg
   uint64_t next_tag = 1;
   std::string end_reason;
+  /// A hangup waiting for the requests in flight (an INFO whose DTMF made a
+  /// script hang up) to be answered first: bounded by drain_limit.
+  struct pending_hangup {
+    int code;
+    std::string reason;
+  };
+  std::optional<pending_hangup> hangup_after_drain;
+  timer_handle drain_timer;
+  static constexpr uint64_t drain_tag = 1;
+  static constexpr std::chrono::milliseconds drain_limit{2000};
 
   const sip_services& svc() const { return *init.deps->services; }
   caf::actor leg(int i) const { return i == 0 ? leg_a : leg_b; }
@@ -291,9 +302,17 @@ struct b2b_call_state {
 
   /// The caller ACKed our 2xx: with a late offer, its ACK holds the answer.
   void on_acked(leg_acked& a) {
-    if (a.leg != 0 || !late_offer || !a.msg || !is_sdp(*a.msg))
+    if (a.leg != 0 || !late_offer || !a.msg)
       return;
     late_offer = false;
+    if (!is_sdp(*a.msg)) {
+      // RFC 3261 §13.2.2.4 / RFC 3264: the callee's offer got no answer. Its
+      // 2xx is ACKed all the same, then the call ends.
+      svc().sip_log->warn("[cid={}] bridge: the caller's ACK has no SDP answer", cid);
+      self->send(leg_b, leg_ack{0, {}, {}});
+      hangup_both(488, "no SDP answer in the ACK");
+      return;
+    }
     self->request(media, caf::infinite, media_answer{0, std::string(a.msg->body())})
       .then([this](media_sdp& m) {
         if (ph == phase::done)
@@ -307,7 +326,7 @@ struct b2b_call_state {
   // -- requests inside the dialogs ---------------------------------------------
 
   void on_request(leg_request& r) {
-    if (ph == phase::done) {
+    if (ph == phase::done || hangup_after_drain) {
       self->send(leg(r.leg), leg_reply{r.request_id, 481, {}, {}, {}, {}});
       return;
     }
@@ -351,6 +370,16 @@ struct b2b_call_state {
       return;  // provisional answers to re-INVITEs stay on their leg
     auto p = it->second;
     paired.erase(it);
+    struct drain_check {
+      b2b_call_state& st;
+      ~drain_check() {
+        if (st.hangup_after_drain && st.paired.empty()) {
+          if (st.drain_timer.valid())
+            st.svc().timers->cancel(st.drain_timer);
+          st.on_drain_timer();
+        }
+      }
+    } check{*this};
     const int status = r.status;
     std::string reason = r.msg ? r.msg->reason_phrase() : std::string{};
     if (status < 300 && r.msg && is_sdp(*r.msg) && (p.offer_sent || p.late_offer)) {
@@ -402,7 +431,29 @@ struct b2b_call_state {
   }
 
   /// Ends both legs: BYE where answered, CANCEL / error response where not.
+  /// Requests in flight between the legs are answered first (bounded), so a
+  /// party hears the answer to its INFO before our BYE.
   void hangup_both(int code, std::string reason) {
+    if (ph == phase::done || hangup_after_drain)
+      return;
+    if (!paired.empty() && ph == phase::answered) {
+      hangup_after_drain = pending_hangup{code, std::move(reason)};
+      drain_timer = svc().timers->arm(self, drain_limit, drain_tag);
+      return;
+    }
+    hangup_now(code, std::move(reason));
+  }
+
+  void on_drain_timer() {
+    drain_timer = {};
+    if (!hangup_after_drain)
+      return;
+    auto h = std::move(*hangup_after_drain);
+    hangup_after_drain.reset();
+    hangup_now(h.code, std::move(h.reason));
+  }
+
+  void hangup_now(int code, std::string reason) {
     if (ph == phase::done)
       return;
     auto header = reason_header(code == 0 ? 200 : code, reason);
@@ -500,32 +551,43 @@ struct b2b_call_state {
 
 } // namespace
 
+namespace {
+
+// A named function, not a lambda: CAF 0.17 spawning an argument-less lambda
+// trips UBSan (an empty tuple dereferenced).
+caf::behavior b2b_call_actor(caf::stateful_actor<b2b_call_state>* self, b2b_call_init init) {
+  auto& st = self->state;
+  st.self = self;
+  st.init = std::move(init);
+  self->set_down_handler([&st](caf::down_msg& m) { st.on_down(m); });
+  st.start();
+  return {
+    [&st](leg_response& r) {
+      if (r.leg == 1 && r.tag == 0)
+        st.on_b_invite_response(r);
+      else
+        st.on_paired_response(r);
+    },
+    [&st](leg_request& r) { st.on_request(r); },
+    [&st](leg_acked& a) { st.on_acked(a); },
+    [&st](const leg_ended& e) { st.on_leg_ended(e); },
+    [&st](const hangup_call& h) { st.on_hangup(h); },
+    [&st](upstream_cancelled) { st.on_cancelled(); },
+    [&st](const media_timed_out& t) { st.on_media_timeout(t); },
+    [&st](const media_send_dtmf& d) { st.self->send(st.media, d); },
+    [&st](const media_block_dtmf& b) { st.self->send(st.media, b); },
+    [&st](timer_expired t) {
+      if (t.tag == b2b_call_state::drain_tag)
+        st.on_drain_timer();
+    },
+    [](server_txn_done) {},
+  };
+}
+
+} // namespace
+
 caf::actor spawn_b2b_call(caf::actor_system& sys, b2b_call_init init) {
-  return sys.spawn([init = std::move(init)](caf::stateful_actor<b2b_call_state>* self) mutable
-                   -> caf::behavior {
-    auto& st = self->state;
-    st.self = self;
-    st.init = std::move(init);
-    self->set_down_handler([&st](caf::down_msg& m) { st.on_down(m); });
-    st.start();
-    return {
-      [&st](leg_response& r) {
-        if (r.leg == 1 && r.tag == 0)
-          st.on_b_invite_response(r);
-        else
-          st.on_paired_response(r);
-      },
-      [&st](leg_request& r) { st.on_request(r); },
-      [&st](leg_acked& a) { st.on_acked(a); },
-      [&st](const leg_ended& e) { st.on_leg_ended(e); },
-      [&st](const hangup_call& h) { st.on_hangup(h); },
-      [&st](upstream_cancelled) { st.on_cancelled(); },
-      [&st](const media_timed_out& t) { st.on_media_timeout(t); },
-      [&st](const media_send_dtmf& d) { st.self->send(st.media, d); },
-      [&st](const media_block_dtmf& b) { st.self->send(st.media, b); },
-      [](server_txn_done) {},
-    };
-  });
+  return sys.spawn(b2b_call_actor, std::move(init));
 }
 
 } // namespace centralita::actors

@@ -187,6 +187,9 @@ struct call_leg_state {
   }
 
   void finish() {
+    for (auto& [id, rr] : received)
+      respond(rr.server, *rr.msg, 487);
+    received.clear();
     if (se_timer.valid())
       svc().timers->cancel(se_timer);
     if (registered) {
@@ -656,9 +659,6 @@ struct call_leg_state {
     if (ending && (bye_sent || !dlg))
       return maybe_finish();
     ending = true;
-    for (auto& [id, rr] : received)
-      respond(rr.server, *rr.msg, 487);
-    received.clear();
     if (uas()) {
       if (!answered) {
         answered = true;
@@ -705,8 +705,12 @@ struct call_leg_state {
     p.timer = svc().timers->arm(self, p.interval, retransmit_tag);
   }
 
-  /// The call actor is gone (it ended, or failed): end the dialog.
+  /// The call actor is gone (it ended, or failed): end the dialog; what it
+  /// left unanswered gets 487.
   void on_call_down() {
+    for (auto& [id, rr] : received)
+      respond(rr.server, *rr.msg, 487);
+    received.clear();
     if (!ending)
       on_end(leg_end{500, "SIP;cause=500;text=\"call ended\""});
     else

@@ -69,6 +69,7 @@ struct media_session_state {
   bool transcoding = false;
   std::array<std::optional<transcode_path>, 2> paths;
   int offerer = -1;  ///< the side whose offer is pending
+  bool timed_out = false;
 
   media_hub& hub() { return *init.hub; }
   drivers::rtp_relay& relay() { return init.hub->relay(); }
@@ -532,7 +533,11 @@ struct media_session_state {
   void on_inactive(const media_side_inactive& m) {
     for (int i = 0; i < 2; ++i) {
       if (sides[static_cast<std::size_t>(i)].id.value == m.side_id) {
-        hub().counters().timeouts.fetch_add(1, std::memory_order_relaxed);
+        // The call is hung up once, on the first silent side.
+        if (!timed_out) {
+          timed_out = true;
+          hub().counters().timeouts.fetch_add(1, std::memory_order_relaxed);
+        }
         self->send(init.call, media_timed_out{i});
       }
     }
@@ -550,29 +555,36 @@ struct media_session_state {
 
 } // namespace
 
-caf::actor spawn_media_session(caf::actor_system& sys, media_session_init init) {
-  return sys.spawn([init = std::move(init)](caf::stateful_actor<media_session_state>* self) mutable
-                   -> caf::behavior {
-    auto& st = self->state;
-    st.self = self;
-    st.init = std::move(init);
-    // The call's end (normal or not) is ours: the state's destructor frees
-    // the ports.
-    self->monitor(st.init.call);
-    self->set_down_handler([self](caf::down_msg& m) {
-      if (m.source == self->state.init.call)
-        self->quit();
-    });
-    return {
-      [&st](const media_offer& o) { return st.on_offer(o); },
-      [&st](const media_answer& a) { return st.on_answer(a); },
-      [&st](const media_dtmf_detected& d) { st.on_dtmf(d); },
-      [&st](const media_side_inactive& m) { st.on_inactive(m); },
-      [&st](const media_block_dtmf& b) { st.on_block(b); },
-      [&st](const media_send_dtmf& d) { st.on_send_dtmf(d); },
-      [&st](const media_rtp_in& in) { st.on_rtp_in(in); },
-    };
+namespace {
+
+// A named function, not a lambda: CAF 0.17 spawning an argument-less lambda
+// trips UBSan (an empty tuple dereferenced).
+caf::behavior media_session_actor(caf::stateful_actor<media_session_state>* self, media_session_init init) {
+  auto& st = self->state;
+  st.self = self;
+  st.init = std::move(init);
+  // The call's end (normal or not) is ours: the state's destructor frees
+  // the ports.
+  self->monitor(st.init.call);
+  self->set_down_handler([self](caf::down_msg& m) {
+    if (m.source == self->state.init.call)
+      self->quit();
   });
+  return {
+    [&st](const media_offer& o) { return st.on_offer(o); },
+    [&st](const media_answer& a) { return st.on_answer(a); },
+    [&st](const media_dtmf_detected& d) { st.on_dtmf(d); },
+    [&st](const media_side_inactive& m) { st.on_inactive(m); },
+    [&st](const media_block_dtmf& b) { st.on_block(b); },
+    [&st](const media_send_dtmf& d) { st.on_send_dtmf(d); },
+    [&st](const media_rtp_in& in) { st.on_rtp_in(in); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_media_session(caf::actor_system& sys, media_session_init init) {
+  return sys.spawn(media_session_actor, std::move(init));
 }
 
 } // namespace centralita::actors

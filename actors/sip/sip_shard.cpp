@@ -109,10 +109,12 @@ struct sip_shard_state {
     ev.set("reason", "");
     ev.set("duration_ms", "");
     // Proxied: one dialog end to end (both legs are the call's Call-ID).
-    // Bridged: the B leg is a dialog of its own with its own Call-ID.
-    ev.set("mode", c.bridged() ? "bridge" : "proxy");
+    // Bridged: the B leg is a dialog of its own with its own Call-ID. At
+    // CALL_START the routing has not chosen yet: mode and leg_b are empty.
+    const bool start = name == "CALL_START";
+    ev.set("mode", c.bridged() ? "bridge" : start ? "" : "proxy");
     ev.set("leg_a", cid);
-    ev.set("leg_b", c.bridged() ? std::string(c.leg_b()) : cid);
+    ev.set("leg_b", c.bridged() ? std::string(c.leg_b()) : start ? std::string{} : cid);
     return ev;
   }
 

@@ -24,6 +24,7 @@
 #include "drivers/transport/transport_hub.hpp"
 #include "actors/b2bua/b2bua_deps.hpp"
 #include "actors/media/media_hub.hpp"
+#include "actors/media/ng_control.hpp"
 #include "drivers/uring/reactor.hpp"
 
 #include <caf/actor_registry.hpp>
@@ -87,6 +88,7 @@ struct switch_app::impl {
   std::unique_ptr<web_server> web;  ///< [http]: API, /metrics, /events, dashboard
   std::shared_ptr<media_hub> media;            ///< [media]: bridged calls' RTP relay
   std::unique_ptr<drivers::rtp_relay> relay;
+  std::unique_ptr<ng_control> ng;  ///< [media] ng_listen: the ng control protocol
   std::mutex reload_mutex;          ///< SIGHUP (main thread) and POST /api/scripts/reload
   bool stopped = false;
 };
@@ -625,6 +627,14 @@ result<void> switch_app::start() {
     hb.version = CENTRALITA_VERSION;
     p.heartbeat = spawn_heartbeat(*p.system, std::move(hb));
   }
+  if (!p.cfg->media.ng_listen.empty()) {
+    auto ng = ng_control::start(*p.system, {p.media, p.cfg->media.ng_listen, p.events,
+                                            p.event_stats, p.logs.app});
+    if (!ng)
+      return ng.err();
+    p.ng = std::move(ng.value());
+    p.logs.app->info("ng control on {}", p.ng->local().to_string());
+  }
   if (auto ok = start_web(); !ok)
     return ok.err();
   p.trim = std::make_unique<memory_trim>(std::chrono::seconds{10}, p.logs.app);
@@ -748,6 +758,7 @@ void switch_app::stop() {
   p.push = nullptr;
   p.store_writer = nullptr;
   p.events = nullptr;
+  p.ng.reset();      // its receive thread, then its actor and calls
   p.system.reset();  // waits for the actors, then stops the workers
   p.web.reset();     // its sockets, before their rings go
   p.timers.reset();

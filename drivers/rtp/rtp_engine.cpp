@@ -59,6 +59,8 @@ rtp_engine::rtp_engine(reactor& r, const rtp_relay_options& opts, rtp_relay_even
 
 rtp_engine::~rtp_engine() {
   // The process is ending (the reactors have stopped): close what is open.
+  // Functions still posted to the reactor hold a weak reference only.
+  r_.timers().cancel(sweep_);
   for (auto& s : slots_) {
     for (auto* sock : {&s->rtp, &s->rtcp})
       if (sock->fd >= 0)
@@ -103,7 +105,7 @@ result<void> rtp_engine::start() {
 }
 
 void rtp_engine::schedule_sweep() {
-  r_.timers().schedule(r_.now() + opts_.sweep_interval, this, 0);
+  sweep_ = r_.timers().schedule(r_.now() + opts_.sweep_interval, this, 0);
 }
 
 result<rtp_relay::opened> rtp_engine::open(uint64_t cookie) {
@@ -147,7 +149,10 @@ result<rtp_relay::opened> rtp_engine::open(uint64_t cookie) {
   auto id = s->id(r_.index());
   open_count_.fetch_add(1, std::memory_order_relaxed);
   counters_.sides_opened.fetch_add(1, std::memory_order_relaxed);
-  r_.post([this, s] { begin(s); });
+  r_.post([w = weak_from_this(), s] {
+    if (auto e = w.lock())
+      e->begin(s);
+  });
   return rtp_relay::opened{id, pair->rtp_local, pair->rtcp_local};
 }
 
@@ -422,7 +427,10 @@ void rtp_engine::socket_ended(rtp_socket& sock) {
   // Both receives are over. Sends queued in this batch still name the fds:
   // close them after the batch is submitted (a posted function runs then).
   s->release_posted = true;
-  r_.post([this, s] { release(s); });
+  r_.post([w = weak_from_this(), s] {
+    if (auto e = w.lock())
+      e->release(s);
+  });
 }
 
 void rtp_engine::release(rtp_side* s) {

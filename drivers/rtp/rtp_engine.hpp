@@ -6,6 +6,7 @@
 
 #include "drivers/rtp/rtp_relay.hpp"
 
+#include <memory>
 #include <mutex>
 
 namespace centralita::drivers {
@@ -51,7 +52,7 @@ struct rtp_side {
   rtp_side_id id(unsigned reactor) const { return rtp_side_id::make(reactor, slot, generation); }
 };
 
-class rtp_engine final : timer_target {
+class rtp_engine final : timer_target, public std::enable_shared_from_this<rtp_engine> {
 public:
   rtp_engine(reactor& r, const rtp_relay_options& opts, rtp_relay_events& events,
              rtp_port_pool& pool, rtp_relay_counters& counters);
@@ -112,6 +113,7 @@ private:
   std::vector<std::unique_ptr<send_slot[]>> send_chunks_;
   std::vector<send_slot*> free_sends_;
   std::size_t send_slots_ = 0;
+  timer_wheel::handle sweep_;
 };
 
 } // namespace centralita::drivers

@@ -199,13 +199,16 @@ public:
   unsigned reactor_count() const { return static_cast<unsigned>(engines_.size()); }
 
 private:
-  rtp_engine* engine_of(rtp_side_id side) const;
+  std::shared_ptr<rtp_engine> engine_of(rtp_side_id side) const;
 
   rtp_relay_options opts_;
   rtp_relay_events& events_;
   rtp_port_pool pool_;
   rtp_relay_counters counters_;
-  std::vector<std::unique_ptr<rtp_engine>> engines_;
+  /// Shared: functions posted to a reactor hold weak references, so one that
+  /// runs after the relay is gone (a reactor draining its queue at shutdown)
+  /// does nothing.
+  std::vector<std::shared_ptr<rtp_engine>> engines_;
 };
 
 } // namespace centralita::drivers

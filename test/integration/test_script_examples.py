@@ -8,10 +8,12 @@
     (a3) the caller CANCELs during the wait: 200 for the CANCEL, 487 for the INVITE, and the
          wait ends with "cancelled" (the script logs how its wait ended)
   scripts/examples/dtmf-hangup.lua
-    (c1) a call through the switch (sipp caller, a Python callee that answers): the caller
-         sends INFO with digit 2 (application/dtmf-relay): the call goes on; then digit 5
-         (application/dtmf): the switch sends BYE to both parties, each answers 200, the
-         callee's BYE carries the caller's tags (as if the caller hung up) and vice versa
+    (c1) a bridged call through the switch (sipp caller without SDP, a Python callee that
+         answers with an SDP offer): the caller sends INFO with digit 2
+         (application/dtmf-relay): the call goes on; then digit 5 (application/dtmf): the
+         switch sends BYE to both parties, each answers 200; the INFOs and the callee's BYE
+         are in leg B's dialog (the Call-ID and From tag of the INVITE the callee got, the
+         callee's To tag), not the caller's
   scripts/examples/late-branch.lua
     (b1) a call ringing alice's desk phone (sipp UAS that only rings) gets a new branch when
          alice's mobile registers (sipp REGISTER -> a sipp UAS that answers): the mobile
@@ -37,6 +39,7 @@ from centralita_test import (HOST, Checks, Switch, check_clean_exit, main, new_b
                              new_call_id, new_tag, tag_of)
 from sip_core import (SCENARIOS, LoggedUdp, PyUas, SippUas, invite_request,  # noqa: E402
                       register_request, run_uac, status_of)
+from media_peers import RtpPeer, build_response, make_sdp  # noqa: E402
 import sipp as sipp_lib  # noqa: E402
 
 WAIT = 8  # scripts/examples/wait-for-register.lua's WAIT
@@ -282,20 +285,28 @@ def dtmf_hangup(checks: Checks, args) -> None:
     try:
         label = "(c1) dtmf-hangup"
 
+        media = RtpPeer()   # the callee's media socket (the switch relays the call's RTP)
+
         def callee(uas: PyUas) -> None:
             inv = uas.recv_request("INVITE", 10)
             if inv is None:
                 return
             uas.reply(inv, 180, "Ringing")
-            uas.reply(inv, 200, "OK")
+            # The shipped script bridges with media relayed: the caller's INVITE has no SDP,
+            # so leg B's has none either and the callee's 200 carries the offer (RFC 3264).
+            uas.send(build_response(inv, 200, "OK", to_tag=uas.to_tag, contact=uas.contact,
+                                    body=make_sdp(media.port, user="callee")))
             uas.invite = inv
             uas.infos = []
             uas.bye = None
+            uas.ack = None
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and uas.bye is None:
                 for m in uas.drain(0.1):
                     method = m.start_line.split(" ")[0] if not m.is_response else ""
-                    if method == "INFO":
+                    if method == "ACK":
+                        uas.ack = m
+                    elif method == "INFO":
                         uas.infos.append(m)
                         uas.reply(m, 200, "OK")
                     elif method == "BYE":
@@ -314,29 +325,53 @@ def dtmf_hangup(checks: Checks, args) -> None:
             checks.check(f"{label}: the caller's call completes: 2 goes on, 5 brings the switch's BYE, "
                          f"answered 200",
                          uac.ok and uac.result.successful == 1, uac.detail() + "\n" + switch.stderr_tail())
+            infos = getattr(uas, "infos", [])
             checks.check(f"{label}: the callee gets both INFOs and then a BYE from the switch",
-                         bye is not None and len(getattr(uas, "infos", [])) >= 1, uas.dump())
+                         bye is not None and len(infos) >= 1, uas.dump())
+
+            def in_leg_b(m) -> bool:
+                # Bridged (B2BUA): leg B is the switch's own dialog with the callee: the
+                # Call-ID and From tag of the INVITE the callee got, the callee's To tag.
+                return (m.get("call-id") == inv.get("call-id")
+                        and tag_of(m.get("from")) == tag_of(inv.get("from"))
+                        and tag_of(m.get("to")) == uas.to_tag)
+            caller_cid = re.search(r"^Call-ID:\s*(\S+)", uac.messages, re.M | re.I)
+            caller_cid = caller_cid.group(1) if caller_cid else None
+            if inv is not None:
+                checks.check(f"{label}: the call is bridged: leg B has a Call-ID of its own "
+                             f"({inv.get('call-id')}, the caller's is {caller_cid})",
+                             caller_cid is not None and inv.get("call-id") != caller_cid, uas.dump())
+                checks.check(f"{label}: the INFOs reach the callee inside leg B's dialog "
+                             f"({len(infos)} INFO(s))",
+                             len(infos) >= 1 and all(in_leg_b(m) for m in infos), uas.dump())
+            # RFC 3261 §13.2.2.4: the 2xx is ACKed whatever the caller's ACK holds (here it
+            # brings no answer to the callee's offer, RFC 3264 §5: the caller's fault).
+            ack = getattr(uas, "ack", None)
+            checks.check(f"{label}: the callee's 200 is ACKed in leg B's dialog",
+                         ack is not None and inv is not None and in_leg_b(ack), uas.dump())
             if bye is not None and inv is not None:
-                checks.check(f"{label}: the callee's BYE is in the dialog, from the caller's side "
-                             f"(From tag = the caller's, To tag = the callee's)",
-                             tag_of(bye.get("from")) == tag_of(inv.get("from"))
-                             and tag_of(bye.get("to")) == uas.to_tag
-                             and bye.get("call-id") == inv.get("call-id"), uas.dump())
+                checks.check(f"{label}: the callee's BYE is in leg B's dialog (Call-ID and From tag "
+                             f"of the INVITE the callee got, To tag = the callee's)",
+                             in_leg_b(bye), uas.dump())
                 cseq = int((bye.get("cseq") or "0").split()[0])
                 checks.check(f"{label}: the callee's BYE has a CSeq above the caller's last "
                              f"request (INFO CSeq 3; got {cseq})", cseq > 3, uas.dump())
             checks.check(f"{label}: the digit 2 did not end the call",
                          switch.wait_for_log(r"DTMF 2 \(info\): the call goes on", 5),
                          switch.stderr_tail())
+            # Bridged, the hangup is the bridge's: a BYE on each leg.
             checks.check(f"{label}: the digit 5 did",
                          switch.wait_for_log(r"DTMF 5 \(info\): hanging up", 5)
-                         and switch.wait_for_log(r"hung up \(DTMF 5\): BYE to both parties", 5),
+                         and switch.wait_for_log(r"bridge: hangup \(DTMF 5\)", 5)
+                         and switch.wait_for_log(r"leg A: BYE to the caller", 5)
+                         and switch.wait_for_log(r"leg B: BYE to the callee", 5),
                          switch.stderr_tail())
             checks.check(f"{label}: the call's CALL_END handler ran before the call's handlers ended",
                          switch.wait_for_log(r"the call ended \(DTMF 5\) after \d+ ms", 5),
                          switch.stderr_tail())
         finally:
             uas.close()
+            media.close()
         check_clean_exit(checks, switch)
     finally:
         switch.stop(check=False)

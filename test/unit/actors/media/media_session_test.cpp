@@ -9,6 +9,7 @@
 #include "protocols/rtp/telephone_event.hpp"
 #include "protocols/sdp/session_description.hpp"
 #include "test/unit/actors/system/uring_system_fixture.hpp"
+#include "test/unit/drivers/free_ports.hpp"
 
 #include <gtest/gtest.h>
 
@@ -133,7 +134,7 @@ struct media_fixture : test::uring_system_fixture {
     hub = std::make_shared<media_hub>(ms);
     drivers::rtp_relay_options o;
     o.address = *drivers::endpoint::from("127.0.0.1", 0);
-    o.port_min = static_cast<uint16_t>(42000 + (::getpid() % 400) * 20);
+    o.port_min = test::free_udp_block(20);
     o.port_max = static_cast<uint16_t>(o.port_min + 19);
     o.buffers_per_reactor = 256;
     o.sweep_interval = 100ms;

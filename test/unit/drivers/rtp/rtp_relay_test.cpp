@@ -3,6 +3,7 @@
 // originated packets, inactivity, and every ending giving its ports back.
 #include "drivers/rtp/rtp_relay.hpp"
 
+#include "test/unit/drivers/free_ports.hpp"
 #include "test/unit/drivers/reactor_thread.hpp"
 
 #include <gtest/gtest.h>
@@ -155,7 +156,7 @@ protected:
       std::fprintf(stderr, "skipping: %s\n", f.why_unavailable.c_str());
       std::exit(77);
     }
-    make(40000 + static_cast<uint16_t>((::getpid() % 500) * 40), 40);
+    make(centralita::test::free_udp_block(80), 40);
   }
   void make(uint16_t port_min, uint16_t pairs) {
     thread_.reset();
@@ -182,7 +183,10 @@ protected:
   }
   rtp_relay::opened open(uint64_t cookie) {
     auto o = relay_->open_side(0, cookie);
-    EXPECT_TRUE(o) << (o ? "" : o.err().reason);
+    if (!o) {
+      ADD_FAILURE() << o.err().reason;
+      return {};
+    }
     return *o;
   }
   /// Waits until the reactor has applied everything posted so far.
@@ -464,7 +468,7 @@ TEST_F(rtp_relay_test, many_calls_open_and_close_without_leaking) {
 }
 
 TEST_F(rtp_relay_test, an_exhausted_range_says_so) {
-  make(static_cast<uint16_t>(41000 + (::getpid() % 500) * 8), 2);
+  make(centralita::test::free_udp_block(4), 2);
   auto a = relay_->open_side(0, 1);
   auto b = relay_->open_side(0, 2);
   ASSERT_TRUE(a);
