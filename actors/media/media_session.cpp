@@ -440,9 +440,22 @@ struct media_session_state {
     const int from = o.side;
     const int to = 1 - from;
     std::vector<sdp::codec> add;
-    if (init.transcode)
+    std::optional<std::vector<uint8_t>> keep;
+    if (init.transcode) {
       add = codecs_to_add(sd->media[audio_index]);
-    auto out = rewrite_for(to, o.sdp, *sd, std::nullopt, std::move(add));
+      if (!init.mask.empty()) {
+        // Masked codecs stay with the offerer (it keeps them in our answer).
+        keep.emplace();
+        for (auto& c : sd->media[audio_index].codecs) {
+          bool masked = false;
+          for (auto& m : init.mask)
+            masked = masked || ascii::iequals(m, c.name);
+          if (!masked)
+            keep->push_back(c.payload_type);
+        }
+      }
+    }
+    auto out = rewrite_for(to, o.sdp, *sd, keep, std::move(add));
     if (!out)
       return refuse(488, "cannot rewrite the SDP: " + out.err().reason);
     offerer = from;

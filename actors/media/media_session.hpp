@@ -42,6 +42,9 @@ struct media_session_init {
   /// not offer, the session transcodes (Opus <-> G.711).
   bool transcode = false;
   std::vector<std::string> codecs{"PCMA", "PCMU"};
+  /// Transcoding: the offer's codecs with these names are not passed on (the
+  /// answerer must pick one of `codecs`; RTPEngine's codec-mask).
+  std::vector<std::string> mask;
 };
 
 caf::actor spawn_media_session(caf::actor_system& sys, media_session_init init);

@@ -140,6 +140,7 @@ struct ng_state {
     if (!r.transcode.empty()) {
       mi.transcode = true;
       mi.codecs = r.transcode;
+      mi.mask = r.mask;
     }
     ng_call c;
     c.session = spawn_media_session(self->home_system(), std::move(mi));

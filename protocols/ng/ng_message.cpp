@@ -84,11 +84,16 @@ void add_codec(std::vector<std::string>& out, std::string name) {
 }
 
 void read_transcode(const value& body, request& r) {
-  if (auto* codec = body.find("codec"); codec != nullptr && codec->is_dict())
+  if (auto* codec = body.find("codec"); codec != nullptr && codec->is_dict()) {
     if (auto* t = codec->find("transcode"); t != nullptr && t->is_list())
       for (auto& c : t->as_list())
         if (c.is_string())
           add_codec(r.transcode, codec_name(c.as_string()));
+    if (auto* m = codec->find("mask"); m != nullptr && m->is_list())
+      for (auto& c : m->as_list())
+        if (c.is_string())
+          add_codec(r.mask, codec_name(c.as_string()));
+  }
   if (auto* flags = body.find("flags"); flags != nullptr && flags->is_list()) {
     constexpr std::string_view prefix = "transcode-";
     for (auto& f : flags->as_list())

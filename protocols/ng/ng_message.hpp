@@ -55,6 +55,9 @@ struct request {
   /// Codecs to transcode to: the "codec" dictionary's "transcode" list, and
   /// "transcode-NAME" flags (rtpengine's older spelling). Empty: relay only.
   std::vector<std::string> transcode;
+  /// Codecs of the offer not passed on to the answerer (the "codec"
+  /// dictionary's "mask" list): with `transcode`, forces transcoding.
+  std::vector<std::string> mask;
 };
 
 /// Reads `body` (a decoded dictionary). Errors: errc::unsupported for a

@@ -101,6 +101,7 @@ TEST(ng_message, reads_transcoding_wishes) {
                "5:flagsl14:transcode-opus14:transcode-PCMA7:SIP-srcee");
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->transcode, (std::vector<std::string>{"PCMA", "PCMU", "opus"}));
+  EXPECT_EQ(o->mask, (std::vector<std::string>{"opus"}));
 }
 
 TEST(ng_message, builds_replies_result_first) {
