@@ -605,6 +605,13 @@ def markdown(args, relay: Relay, fixed: list[RunResult], knee_n: int | None,
             if healthy and max(healthy) < knee_n:
                 md.append(f"With p99 delay ≤ {KNEE_DELAY_MS} ms as well: {max(healthy)} calls "
                           f"(the higher steps held their packets in queues).")
+            at_knee = [r for r in knee_steps if r.calls == knee_n][-1]
+            total = at_knee.relay_cpu_pct + at_knee.load_cpu_pct + at_knee.other_cpu_pct
+            if total > 90 * (os.cpu_count() or 1):
+                md.append(f"At the knee the machine was saturated: relay "
+                          f"{at_knee.relay_cpu_pct:.0f}% + load tool {at_knee.load_cpu_pct:.0f}% "
+                          f"+ other {at_knee.other_cpu_pct:.0f}% of {os.cpu_count()} CPUs; the "
+                          f"relay on a machine of its own would go further.")
             if any(r.load_cpu_pct > 85 for r in knee_steps):
                 md.append("Note: the load tool itself used more than 85% of a core in some "
                           "steps; there the knee is the pair's, not only the relay's.")

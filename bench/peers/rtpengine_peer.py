@@ -151,8 +151,8 @@ class RtpEngine:
         self.threads = threads
         self.log_level = log_level
         self.extra = extra or []
-        self.tmp = Path(tempfile.mkdtemp(prefix="bench-rtpengine-"))
-        self.log = self.tmp / "rtpengine.log"
+        self.tmp: Path | None = None     # made by start(), removed by stop()
+        self.log: Path | None = None
         self.log_text = ""
         self.proc: subprocess.Popen | None = None
         self.ng_port = 0
@@ -169,6 +169,9 @@ class RtpEngine:
         return a + self.extra
 
     def start(self) -> "RtpEngine":
+        if self.tmp is None:
+            self.tmp = Path(tempfile.mkdtemp(prefix="bench-rtpengine-"))
+            self.log = self.tmp / "rtpengine.log"
         last = ""
         for _ in range(3):   # the ng port is chosen free, but another process may take it first
             self.ng_port = _free_ng_port(self.host)
@@ -224,9 +227,10 @@ class RtpEngine:
 
     def tail(self, n: int = 30) -> str:
         try:
-            return "\n".join(self.log.read_text("utf-8", "replace").splitlines()[-n:])
+            text = self.log.read_text("utf-8", "replace") if self.log else self.log_text
         except OSError:
-            return self.log_text
+            text = self.log_text
+        return "\n".join(text.splitlines()[-n:])
 
     def _kill(self) -> int | None:
         if self.proc is None:
@@ -255,11 +259,13 @@ class RtpEngine:
     def stop(self) -> int | None:
         """Stops rtpengine, keeps its log in log_text, removes the temp dir."""
         rc = self._kill()
-        try:
-            self.log_text = self.log.read_text("utf-8", "replace")
-        except OSError:
-            pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.tmp is not None:
+            try:
+                self.log_text = self.log.read_text("utf-8", "replace")
+            except OSError:
+                pass
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = self.log = None
         return rc
 
     def __enter__(self) -> "RtpEngine":
