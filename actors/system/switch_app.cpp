@@ -23,7 +23,7 @@
 #include "drivers/rtp/rtp_relay.hpp"
 #include "drivers/transport/transport_hub.hpp"
 #include "actors/b2bua/b2bua_deps.hpp"
-#include "actors/media/media_hub.hpp"
+#include "actors/media/media_setup.hpp"
 #include "actors/media/ng_control.hpp"
 #include "drivers/uring/reactor.hpp"
 
@@ -261,39 +261,14 @@ result<std::unique_ptr<switch_app>> switch_app::create(config::snapshot cfg,
                                     + std::to_string(first.port()) + ";lr";
   }
 
-  // [media]: the RTP relay of bridged calls, on the same reactors. Its
-  // buffer rings are registered now, before the workers take the rings.
+  // [media]: the RTP relay of bridged calls, on the same reactors.
   {
-    auto& mc = cfg->media;
-    auto& first = p->hub->listening().front().local;
-    std::string address = mc.address.empty() ? first.address() : mc.address;
-    auto bind = drivers::endpoint::from(address, 0);
-    if (!bind)
-      return error{errc::invalid_argument, "media.address: '" + address + "' is not an IP address"};
-    media_settings ms;
-    ms.advertised_address = !mc.advertised_address.empty() ? mc.advertised_address
-                            : (address == "0.0.0.0" || address == "::")
-                              ? std::string(p->identity->via_host)
-                              : address;
-    if (ms.advertised_address.size() > 2 && ms.advertised_address.front() == '[')
-      ms.advertised_address = ms.advertised_address.substr(1, ms.advertised_address.size() - 2);
-    ms.ipv6 = ms.advertised_address.find(':') != std::string::npos;
-    ms.inactivity_timeout = std::chrono::seconds{mc.inactivity_timeout};
-    ms.inband_dtmf = mc.inband_dtmf == "always"  ? media_settings::inband::always
-                     : mc.inband_dtmf == "never" ? media_settings::inband::never
-                                                 : media_settings::inband::automatic;
-    p->media = std::make_shared<media_hub>(ms);
-    drivers::rtp_relay_options ro;
-    ro.address = *bind;
-    ro.port_min = mc.port_min;
-    ro.port_max = mc.port_max;
-    ro.buffers_per_reactor = mc.buffers;
-    p->relay = std::make_unique<drivers::rtp_relay>(raw, ro, *p->media);
-    if (auto ok = p->relay->start(); !ok)
-      return error{ok.err().code, "media relay: " + ok.err().reason};
-    p->media->attach(p->relay.get());
-    logs.app->info("media relay on {} ports {}-{} (SDP address {})", address, mc.port_min,
-                   mc.port_max, ms.advertised_address);
+    auto m = start_media(cfg->media, p->hub->listening().front().local, p->identity->via_host, raw,
+                         *logs.app);
+    if (!m)
+      return m.err();
+    p->media = std::move(m->hub);
+    p->relay = std::move(m->relay);
   }
 
   // Digest users (--users FILE). None: REGISTER is accepted without
