@@ -6,6 +6,7 @@
 #include "actors/media/media_session.hpp"
 #include "actors/sip/messages.hpp"
 #include "actors/system/actor_timers.hpp"
+#include "protocols/sip/dialog/dialog.hpp"
 #include "protocols/sip/dialog/session_timer.hpp"
 #include "protocols/sip/dtmf_info.hpp"
 #include "protocols/sip/id_generator.hpp"
@@ -21,19 +22,6 @@
 namespace centralita::actors {
 
 namespace {
-
-bool is_sdp(const sip::message& m) {
-  if (m.body().empty())
-    return false;
-  auto ct = m.header("Content-Type");
-  if (!ct)
-    return false;
-  std::string_view v = *ct;
-  v = v.substr(0, v.find(';'));
-  while (!v.empty() && v.back() == ' ')
-    v.remove_suffix(1);
-  return ascii::iequals(v, "application/sdp");
-}
 
 /// A request of one leg that became a request on the other: its answer goes back.
 struct paired_request {
@@ -137,7 +125,7 @@ struct b2b_call_state {
     svc().sip_log->info("[cid={}] bridged: leg B {} to {}", cid, b_cid,
                         init.plan->targets.front().uri);
 
-    if (is_sdp(*init.invite)) {
+    if (sip::dialog::carries_sdp(*init.invite)) {
       self->request(media, caf::infinite, media_offer{0, std::string(init.invite->body())})
         .then([this](media_sdp& r) {
           if (ph == phase::done)
@@ -241,7 +229,7 @@ struct b2b_call_state {
     const int status = r.status;
     if (status < 200) {
       ph = phase::early;
-      if (r.msg && is_sdp(*r.msg) && !late_offer) {
+      if (r.msg && sip::dialog::carries_sdp(*r.msg) && !late_offer) {
         // Early media (RFC 3960): the 18x's SDP is the answer.
         self->request(media, caf::infinite, media_answer{1, std::string(r.msg->body())})
           .then([this, status](media_sdp& m) {
@@ -255,7 +243,7 @@ struct b2b_call_state {
       return;
     }
     if (status < 300) {
-      if (!r.msg || !is_sdp(*r.msg)) {
+      if (!r.msg || !sip::dialog::carries_sdp(*r.msg)) {
         svc().sip_log->warn("[cid={}] bridge: the callee answered without SDP", cid);
         return hangup_both(488, "no SDP in the answer");
       }
@@ -305,7 +293,7 @@ struct b2b_call_state {
     if (a.leg != 0 || !late_offer || !a.msg)
       return;
     late_offer = false;
-    if (!is_sdp(*a.msg)) {
+    if (!sip::dialog::carries_sdp(*a.msg)) {
       // RFC 3261 §13.2.2.4 / RFC 3264: the callee's offer got no answer. Its
       // 2xx is ACKed all the same, then the call ends.
       svc().sip_log->warn("[cid={}] bridge: the caller's ACK has no SDP answer", cid);
@@ -339,7 +327,7 @@ struct b2b_call_state {
     paired_request p{r.leg, r.request_id, std::string(m.method_name()), false, false};
     std::string content_type = m.header("Content-Type").value_or("");
     std::string body(m.body());
-    const bool offer = (method == sip::method::invite || method == sip::method::update) && is_sdp(m);
+    const bool offer = (method == sip::method::invite || method == sip::method::update) && sip::dialog::carries_sdp(m);
     if (offer) {
       p.offer_sent = true;
       paired.emplace(tag, p);
@@ -382,7 +370,7 @@ struct b2b_call_state {
     } check{*this};
     const int status = r.status;
     std::string reason = r.msg ? r.msg->reason_phrase() : std::string{};
-    if (status < 300 && r.msg && is_sdp(*r.msg) && (p.offer_sent || p.late_offer)) {
+    if (status < 300 && r.msg && sip::dialog::carries_sdp(*r.msg) && (p.offer_sent || p.late_offer)) {
       std::string body(r.msg->body());
       auto forward = [this, p, status, reason](media_sdp& s) {
         if (!s.ok) {

@@ -4,10 +4,10 @@
 #include "actors/sip/stateless_core.hpp"
 #include "actors/system/actor_timers.hpp"
 #include "actors/transaction/client_txn.hpp"
+#include "protocols/sip/dialog/dialog.hpp"
 #include "protocols/sip/dialog/session_timer.hpp"
 #include "protocols/sip/id_generator.hpp"
 #include "protocols/sip/proxy/forwarding.hpp"
-#include "protocols/util/ascii.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -25,13 +25,6 @@ constexpr uint64_t refresh_tag = 2;  ///< RFC 4028: time for our refresh
 constexpr uint64_t expire_tag = 3;   ///< RFC 4028: no refresh came
 /// The leg_send tag of a refresh the leg sends on its own (not the call's).
 constexpr uint64_t own_refresh = ~uint64_t{0} - 1;
-
-bool is_sdp(const sip::message& m) {
-  if (m.body().empty())
-    return false;
-  auto ct = m.header("Content-Type").value_or("");
-  return ct.size() >= 15 && ascii::iequals(std::string_view(ct).substr(0, 15), "application/sdp");
-}
 
 /// The o= line of an SDP body (what says whether a re-offer changes anything).
 std::string origin_line(std::string_view body) {
@@ -126,7 +119,7 @@ struct call_leg_state {
       auto& inv = *init.invite;
       timer.plan_uas(inv.header("Session-Expires").value_or(""), inv.header("Supported").value_or(""),
                      inv.header("Allow").value_or(""), init.deps->session_expires, init.deps->min_se);
-      if (is_sdp(*init.invite))
+      if (sip::dialog::carries_sdp(*init.invite))
         party_origin = origin_line(init.invite->body());
     } else {
       call_id = init.out.call_id;
@@ -403,7 +396,7 @@ struct call_leg_state {
       if (r.msg) {
         timer.on_answer(r.msg->header("Session-Expires").value_or(""),
                         r.msg->header("Allow").value_or(""), true);
-        if (is_sdp(*r.msg))
+        if (sip::dialog::carries_sdp(*r.msg))
           party_origin = origin_line(r.msg->body());
       }
       last_sdp_sent = init.out.body;
@@ -487,7 +480,7 @@ struct call_leg_state {
     if (r.status < 300 && r.msg && (rec.method == "INVITE" || rec.method == "UPDATE")) {
       timer.on_answer(r.msg->header("Session-Expires").value_or(""),
                       r.msg->header("Allow").value_or(""), false);
-      if (is_sdp(*r.msg))
+      if (sip::dialog::carries_sdp(*r.msg))
         party_origin = origin_line(r.msg->body());
       if (rec.ack_bytes.empty())
         restart_timer();
@@ -616,14 +609,14 @@ struct call_leg_state {
       // other leg has its own timer. An UPDATE without a body, or a
       // re-INVITE repeating the party's last SDP (same o= line).
       const bool bare_update = method == sip::method::update && m.body().empty();
-      const bool same_offer = method == sip::method::invite && is_sdp(m) && !last_sdp_sent.empty()
+      const bool same_offer = method == sip::method::invite && sip::dialog::carries_sdp(m) && !last_sdp_sent.empty()
                               && !party_origin.empty() && origin_line(m.body()) == party_origin;
       if (bare_update || same_offer) {
         respond(tr.server_txn, m, 200, {}, same_offer ? "application/sdp" : "",
                 same_offer ? last_sdp_sent : std::string{});
         return;
       }
-      if (is_sdp(m))
+      if (sip::dialog::carries_sdp(m))
         party_origin = origin_line(m.body());
     }
     auto id = ++next_request_id;

@@ -1,97 +1,30 @@
 #include "actors/system/switch_app.hpp"
+#include "actors/system/switch_app_impl.hpp"
 
-#include "actors/events/event_bus.hpp"
 #include "actors/events/heartbeat.hpp"
-#include "actors/push/push_service.hpp"
-#include "actors/proxy/proxy_context.hpp"
-#include "actors/registrar/digest_guard.hpp"
 #include "actors/registrar/registrar_shard.hpp"
-#include "actors/script/kv_table.hpp"
-#include "actors/script/script_vm.hpp"
-#include "drivers/http/http_client.hpp"
-#include "actors/sip/inbound_router.hpp"
 #include "actors/sip/sip_shard.hpp"
 #include "actors/store/sqlite_binding_store.hpp"
 #include "actors/store/sqlite_user_store.hpp"
-#include "actors/store/store_writer.hpp"
-#include "actors/system/actor_timers.hpp"
-#include "actors/system/memory_trim.hpp"
-#include "actors/system/uring_policy.hpp"
-#include "actors/web/web_server.hpp"
 #include "protocols/sip/proxy/sip_uri.hpp"
 #include "protocols/util/ascii.hpp"
-#include "drivers/rtp/rtp_relay.hpp"
-#include "drivers/transport/transport_hub.hpp"
-#include "actors/b2bua/b2bua_deps.hpp"
-#include "actors/media/media_setup.hpp"
-#include "actors/media/ng_control.hpp"
-#include "drivers/uring/reactor.hpp"
 
-#include <caf/actor_registry.hpp>
-#include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <ifaddrs.h>
-#include <malloc.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 namespace centralita::actors {
 
 extern const char* const builtin_default_script;  // scripts/default.lua, built in
-
-struct switch_app::impl {
-  config::snapshot cfg;
-  loggers logs;
-  std::unique_ptr<memory_trim> trim;  // its own thread
-  std::vector<std::unique_ptr<drivers::reactor>> reactors;
-  std::shared_ptr<sip_counters> counters = std::make_shared<sip_counters>();
-  std::shared_ptr<const stateless_core> core;
-  std::unique_ptr<inbound_router> router;
-  std::unique_ptr<drivers::transport_hub> hub;
-  std::unique_ptr<timer_service> timers;
-  services_ptr services;
-  std::shared_ptr<sip::proxy::proxy_identity> identity;
-  std::vector<std::string> domains;
-  std::shared_ptr<binding_store> store;
-  std::shared_ptr<const user_directory> users;
-  std::string auth_secret;
-  std::vector<sip::binding> preload;
-  std::unique_ptr<uring_system_config> caf_cfg;
-  std::unique_ptr<caf::actor_system> system;
-  std::vector<caf::actor> shards;
-  std::vector<caf::actor> registrars;
-  caf::actor store_writer;
-  caf::actor events;
-  std::shared_ptr<event_bus_stats> event_stats = std::make_shared<event_bus_stats>();
-  std::vector<caf::actor> vms;  ///< script VMs (empty: the built-in routing)
-  caf::actor heartbeat;
-  std::shared_ptr<kv_table> kv = std::make_shared<kv_table>();
-  std::unique_ptr<drivers::http_client> http;  ///< scripts' http.request
-  std::vector<push_provider> push_providers;    ///< [push.<name>], keys loaded
-  std::unique_ptr<drivers::http_client> push_http;  ///< the push service's (HTTP/2 to APNs)
-  caf::actor push;
-  std::shared_ptr<push_counters> push_stats = std::make_shared<push_counters>();
-  std::shared_ptr<const script_code> script;
-  std::shared_ptr<script_counters> script_stats = std::make_shared<script_counters>();
-  std::shared_ptr<latency_histograms> latency = std::make_shared<latency_histograms>();
-  std::unique_ptr<web_server> web;  ///< [http]: API, /metrics, /events, dashboard
-  std::shared_ptr<media_hub> media;            ///< [media]: bridged calls' RTP relay
-  std::unique_ptr<drivers::rtp_relay> relay;
-  std::unique_ptr<ng_control> ng;  ///< [media] ng_listen: the ng control protocol
-  std::mutex reload_mutex;          ///< SIGHUP (main thread) and POST /api/scripts/reload
-  bool stopped = false;
-};
 
 namespace {
 
@@ -500,65 +433,11 @@ result<void> switch_app::start() {
   // The SIP shards exist only after the VMs (which need to know them): a
   // shared list filled below.
   auto shard_list = std::make_shared<std::vector<caf::actor>>();
+  auto shard_of = [shard_list](std::string_view cid) {
+    return (*shard_list)[std::hash<std::string_view>{}(cid) % shard_list->size()];
+  };
   if (p.script) {
-    unsigned nvms = p.cfg->script.vms != 0 ? p.cfg->script.vms : 2 * p.cfg->core.workers;
-    auto register_auth = make_guard(2000, false);
-    auto proxy_auth = make_guard(2001, true);
-    bool invites = p.cfg->auth.invites_from_local_users;
-    p.http = std::make_unique<drivers::http_client>();
-    auto b2bua = std::make_shared<b2bua_deps>();
-    b2bua->services = p.services;
-    b2bua->identity = p.identity;
-    b2bua->shard_of = [shard_list](std::string_view cid) {
-      return (*shard_list)[std::hash<std::string_view>{}(cid) % shard_list->size()];
-    };
-    b2bua->seed = routing_const->seed;
-    b2bua->events = p.events;
-    b2bua->event_stats = p.event_stats;
-    b2bua->media = p.media;
-    b2bua->session_expires = std::chrono::seconds{p.cfg->media.session_expires};
-    b2bua->min_se = std::chrono::seconds{p.cfg->media.min_se};
-    for (unsigned i = 0; i < nvms; ++i) {
-      script_vm_deps d;
-      d.services = p.services;
-      d.routing = routing_const;
-      d.shard_of = [shard_list](std::string_view cid) {
-        return (*shard_list)[std::hash<std::string_view>{}(cid) % shard_list->size()];
-      };
-      d.events = p.events;
-      d.event_stats = p.event_stats;
-      d.code = p.script;
-      d.sandbox = p.cfg->script.sandbox;
-      d.max_instructions = p.cfg->script.max_instructions;
-      d.max_wait = std::chrono::seconds{p.cfg->script.max_wait};
-      d.memory_limit = std::size_t{p.cfg->script.memory_limit_mb} << 20;
-      if (register_auth)
-        d.register_auth = [register_auth](const sip::message& m, int64_t now) {
-          return register_auth->check(m, now);
-        };
-      if (proxy_auth)
-        d.proxy_auth = [proxy_auth](const sip::message& m, int64_t now) {
-          return proxy_auth->check(m, now);
-        };
-      d.auth_required = [register_auth, proxy_auth, invites](const sip::message& m) {
-        if (!register_auth)
-          return false;
-        if (m.request_method() == sip::method::register_)
-          return true;
-        return invites && proxy_auth->applies_to(m);
-      };
-      d.log = p.logs.script ? p.logs.script : p.logs.app;
-      d.counters = p.script_stats;
-      d.latency = p.latency;
-      d.kv = p.kv;
-      d.http = p.http.get();
-      d.push = p.push;
-      d.b2bua = b2bua;
-      for (auto& prov : p.push_providers)
-        d.push_providers.push_back(prov.cfg.name);
-      p.vms.push_back(spawn_script_vm(*p.system, std::move(d)));
-    }
-    p.logs.app->info("routing script {} on {} script VMs", p.script->name, nvms);
+    spawn_script_vms(p, routing_const, shard_of, make_guard);
   } else {
     p.logs.app->info("routing: built in (no script)");
   }
@@ -741,94 +620,6 @@ void switch_app::stop() {
   p.media.reset();
   p.hub.reset();     // sockets and buffer rings, before their rings go
   p.reactors.clear();
-}
-
-result<void> switch_app::reload_script() {
-  auto& p = *impl_;
-  std::lock_guard lock(p.reload_mutex);
-  if (!p.script)
-    return error{errc::unsupported, "no routing script (the built-in routing is in use)"};
-  if (p.script->name.find("(built in)") != std::string::npos)
-    return error{errc::unsupported, "the routing script is the built-in copy of default.lua; "
-                                    "start with --script FILE to reload one"};
-  auto read = read_script(p.script->name, p.script->generation + 1);
-  if (!read)
-    return read.err();
-  if (auto ok = check_script(**read, p.cfg->script.sandbox); !ok)
-    return ok.err();
-  p.script = *read;
-  for (auto& vm : p.vms)
-    caf::anon_send(vm, script_reload{p.script});
-  p.logs.app->info("routing script {} reloaded (generation {})", p.script->name,
-                   p.script->generation);
-  return {};
-}
-
-std::string switch_app::status() const {
-  auto& p = *impl_;
-  auto& c = *p.counters;
-  std::ostringstream out;
-  auto heap = mallinfo2();
-  out << "heap_in_use=" << heap.uordblks + heap.hblkhd
-      << " actors=" << (p.system ? p.system->registry().running() : 0)
-      << " active_calls=" << c.active_calls.load() << " registrations=" << c.registrations.load()
-      << " server_transactions=" << c.server_transactions.load()
-      << " hibernated_transactions=" << c.hibernated_transactions.load();
-  if (p.script) {
-    auto& s = *p.script_stats;
-    out << " script_runs=" << s.runs.load() << " live_runs=" << s.live_runs.load()
-        << " suspended=" << s.suspended.load() << " script_errors=" << s.errors.load()
-        << " lua_bytes=" << s.lua_bytes.load();
-  }
-  out << " event_subscriptions=" << p.event_stats->subscriptions.load()
-      << " events_published=" << p.event_stats->published.load()
-      << " events_dropped=" << p.event_stats->dropped.load();
-  if (p.push)
-    out << " push_sent=" << p.push_stats->sent.load() << " push_failed=" << p.push_stats->failed.load()
-        << " push_retried=" << p.push_stats->retried.load() << " push_woke=" << p.push_stats->woke.load();
-  return out.str();
-}
-
-std::string switch_app::summary() const {
-  auto& c = *impl_->counters;
-  std::ostringstream out;
-  uint64_t requests = 0;
-  for (auto& n : c.requests_by_method)
-    requests += n.load();
-  uint64_t responses = 0;
-  for (auto& n : c.responses_sent_by_class)
-    responses += n.load();
-  out << "requests=" << requests << " responses_sent=" << responses
-      << " bad_requests=" << c.bad_requests.load()
-      << " unanswerable=" << c.unanswerable_requests.load()
-      << " bad_responses=" << c.bad_responses.load()
-      << " stray_responses=" << c.stray_responses.load()
-      << " oversized=" << c.oversized.load();
-  return out.str();
-}
-
-void block_shutdown_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
-int wait_for_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
-  return sig;
 }
 
 } // namespace centralita::actors

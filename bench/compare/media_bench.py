@@ -26,9 +26,11 @@ the caller side and PCMA on the callee side (ng offer flag codec: {mask: [opus],
 transcode: [PCMA]}); a relay that cannot transcode is reported as such, not as a failure.
 
 Relays: --peer rtpengine (Debian's rtpengine-daemon, userspace forwarding, started here on
-free ports by bench/peers/rtpengine_peer.py) or --peer external --ng HOST:PORT --pid PID
-(any relay speaking ng that is already running, e.g. centralita once it does). A relay is
-a small class: an ng address, a pid to read CPU from, start/stop, the offer's extra keys.
+free ports by bench/peers/rtpengine_peer.py), --peer centralita (build/centralita with
+`[media] ng_listen`, started the same way by bench/peers/centralita_peer.py) or --peer
+external --ng HOST:PORT --pid PID (any relay speaking ng that is already running). A relay
+is a small class: an ng address, a pid to read CPU from, start/stop, the offer's extra keys.
+bench/compare/media_compare.py runs two relays in one session, interleaved.
 
 Markdown goes to stdout (for docs/benchmarks.md), progress to stderr, raw numbers to
 --json FILE. Everything is bounded: ng requests (timeout × attempts), the load tool
@@ -36,6 +38,7 @@ Markdown goes to stdout (for docs/benchmarks.md), progress to stderr, raw number
 
     bench/compare/media_bench.py --rtp-load build/centralita-rtp-load
     bench/compare/media_bench.py --calls 100 --seconds 5 --knee --transcode
+    bench/compare/media_bench.py --peer centralita --calls 100,500 --knee
     bench/compare/media_bench.py --peer external --ng 127.0.0.1:2223 --pid 1234 --calls 100
 """
 
@@ -62,10 +65,10 @@ sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, str(ROOT / "bench" / "peers"))
 
 from ng_client import NgClient, NgError, media_address, media_payload_types, rtpmap  # noqa: E402
+sys.path.insert(0, str(HERE))
 import rtpengine_peer  # noqa: E402
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-HOST = "127.0.0.1"
+from media_relays import (CLK_TCK, HOST, CentralitaRelay, ExternalRelay,  # noqa: E402,F401
+                          Relay, RtpEngineRelay, cpu_ticks, machine_busy_ticks, schedstat_ns)
 PACKETS_PER_SECOND = 50          # 20 ms packets (RFC 3551 §4.5)
 LOSS_LIMIT_PCT = 0.1             # the knee: the highest N with at most this much loss
 KNEE_DELAY_MS = 50               # ... and, reported alongside, with p99 delay at most this
@@ -73,153 +76,6 @@ OTHER_BUSY_PCT = 25              # a lossy knee step with more CPU than this els
 OPUS_PT = 96
 TAIL_MARGIN = 0.5                # the window ends this long before the traffic does
 LINE_TIMEOUT = 30.0              # the load tool prints its sockets within this
-
-
-# --------------------------------------------------------------------------- /proc
-
-def cpu_ticks(pid: int) -> int | None:
-    """utime + stime of a process (all its threads), in clock ticks; None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    fields = data[data.rindex(")") + 2:].split()   # comm may contain spaces and ')'
-    return int(fields[11]) + int(fields[12])
-
-
-def machine_busy_ticks() -> int:
-    """CPU ticks the whole machine spent busy (all CPUs, /proc/stat: user, nice, system,
-    irq, softirq, steal): what else ran during a window shows as busy minus the relay
-    and the load tool."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return user + nice + system + irq + softirq + steal
-
-
-def schedstat_ns(pid: int) -> int:
-    """On-CPU ns summed over the process's threads (/proc/<pid>/task/*/schedstat): a finer
-    cross-check of the tick counts; 0 where schedstat is unavailable."""
-    total = 0
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
-
-
-# --------------------------------------------------------------------------- relays
-
-class Relay:
-    """What the benchmark needs from a media relay: an ng address, the pid whose CPU is
-    measured, start/stop, and the extra ng keys of an offer."""
-
-    name = "?"
-    label = "?"
-
-    def __init__(self) -> None:
-        self.ng_host = HOST
-        self.ng_port = 0
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    @property
-    def pid(self) -> int:
-        raise NotImplementedError
-
-    def alive(self) -> bool:
-        return cpu_ticks(self.pid) is not None
-
-    def tail(self) -> str:
-        return ""
-
-    def version(self) -> str:
-        return "?"
-
-    def offer_args(self, transcode: bool) -> dict:
-        """ng keys added to each offer. Transcoding: hide Opus from the callee and offer
-        it PCMA instead (rtpengine docs: codec -> mask / transcode)."""
-        args: dict = {"replace": ["origin", "session-connection"], "ICE": "remove"}
-        if transcode:
-            args["codec"] = {"mask": ["opus"], "transcode": ["PCMA"]}
-        return args
-
-    def transcode_support(self) -> tuple[bool, str]:
-        return True, ""   # unknown: the offer's SDP answer tells
-
-
-class RtpEngineRelay(Relay):
-    name = "rtpengine"
-    label = "rtpengine (userspace)"
-
-    def __init__(self, threads: int | None, max_calls: int) -> None:
-        super().__init__()
-        # 4 ports per call (RTP and RTCP on each side), plus slack for ports in use.
-        size = 4 * max_calls + 512
-        self.engine = rtpengine_peer.RtpEngine(
-            port_range=rtpengine_peer.pick_port_range(size), threads=threads)
-        self.pollers: int | None = None
-
-    def start(self) -> None:
-        self.engine.start()
-        self.ng_host, self.ng_port = self.engine.host, self.engine.ng_port
-        self.pollers = self.engine.thread_names().get("poller", 0)
-
-    def stop(self) -> None:
-        self.engine.stop()
-
-    @property
-    def pid(self) -> int:
-        return self.engine.pid
-
-    def alive(self) -> bool:
-        return self.engine.alive()
-
-    def tail(self) -> str:
-        return self.engine.tail()
-
-    def version(self) -> str:
-        how = (f"--num-threads={self.engine.threads}" if self.engine.threads
-               else "its default --num-threads")
-        version = rtpengine_peer.rtpengine_version(self.engine.binary).removeprefix("Version: ")
-        return f"rtpengine {version}, {self.pollers or '?'} media (poller) threads ({how})"
-
-    def transcode_support(self) -> tuple[bool, str]:
-        return rtpengine_peer.can_transcode("opus", "PCMA", self.engine.binary)
-
-
-class ExternalRelay(Relay):
-    """A relay started elsewhere (for instance centralita): measured, never started or
-    stopped here."""
-
-    name = "external"
-    label = "external relay"
-
-    def __init__(self, ng: str, pid: int, label: str | None) -> None:
-        super().__init__()
-        host, _, port = ng.rpartition(":")
-        self.ng_host, self.ng_port, self._pid = host or HOST, int(port), pid
-        if label:
-            self.label = label
-
-    @property
-    def pid(self) -> int:
-        return self._pid
-
-    def version(self) -> str:
-        try:
-            return Path(f"/proc/{self._pid}/comm").read_text().strip()
-        except OSError:
-            return "?"
 
 
 # --------------------------------------------------------------------------- SDP
@@ -507,13 +363,19 @@ def knee_step(args, relay: Relay, n: int, steps: list[RunResult]) -> RunResult:
     return r
 
 
-def knee(args, relay: Relay) -> tuple[int | None, list[RunResult]]:
-    """Raise N by --knee-factor until loss > 0.1% (or --knee-max), then bisect."""
+def knee(args, relay: Relay) -> tuple[int | None, list[RunResult], str]:
+    """Raise N by --knee-factor until loss > 0.1% (or --knee-max), then bisect. A step the
+    relay cannot set up (ports or sockets exhausted) ends the search there: the knee is
+    then the last good step, and the third value says why the search stopped."""
     steps: list[RunResult] = []
     good, bad = None, None
     n = args.knee_start
     while n <= args.knee_max:
-        r = knee_step(args, relay, n, steps)
+        try:
+            r = knee_step(args, relay, n, steps)
+        except SetupError as e:
+            progress(f"{n} calls could not be set up: {e}")
+            return good, steps, f"{n} calls could not be set up ({e})"
         if r.loss_pct > LOSS_LIMIT_PCT:
             bad = n
             break
@@ -525,12 +387,16 @@ def knee(args, relay: Relay) -> tuple[int | None, list[RunResult]]:
             mid = (lo + bad) // 2
             if mid <= lo or bad - lo < max(10, lo // 20):
                 break
-            r = knee_step(args, relay, mid, steps)
+            try:
+                r = knee_step(args, relay, mid, steps)
+            except SetupError as e:
+                progress(f"{mid} calls could not be set up: {e}")
+                return good, steps, f"{mid} calls could not be set up ({e})"
             if r.loss_pct > LOSS_LIMIT_PCT:
                 bad = mid
             else:
                 lo = good = mid
-    return good, steps
+    return good, steps, ""
 
 
 # --------------------------------------------------------------------------- report
@@ -576,7 +442,8 @@ def machine() -> str:
 
 
 def markdown(args, relay: Relay, fixed: list[RunResult], knee_n: int | None,
-             knee_steps: list[RunResult], transcode: list[RunResult] | str | None) -> str:
+             knee_steps: list[RunResult], knee_stop: str,
+             transcode: list[RunResult] | str | None) -> str:
     md = [f"### Media relay: {relay.label}", "",
           f"{relay.version()}; {machine()}; RTP from centralita-rtp-load on the same machine "
           f"(127.0.0.1), 20 ms packets, {args.seconds} s per run, CPU from /proc over the "
@@ -596,10 +463,11 @@ def markdown(args, relay: Relay, fixed: list[RunResult], knee_n: int | None,
             md.append(f"No N from {args.knee_start} up kept loss at or below 0.1%.")
         else:
             capped = all(r.loss_pct <= LOSS_LIMIT_PCT for r in knee_steps)
+            why = (f" — the search stopped because {knee_stop}, not at a loss" if knee_stop
+                   else f" — the search stopped at --knee-max {args.knee_max}, not at a loss"
+                   if capped else "")
             md.append(f"Knee: **{knee_n} calls** ({2 * knee_n} streams, "
-                      f"{2 * knee_n * PACKETS_PER_SECOND:,} packets/s relayed)"
-                      + (f" — the search stopped at --knee-max {args.knee_max}, not at a loss"
-                         if capped else ""))
+                      f"{2 * knee_n * PACKETS_PER_SECOND:,} packets/s relayed){why}")
             healthy = [r.calls for r in knee_steps
                        if r.loss_pct <= LOSS_LIMIT_PCT and r.delay_p99_ms <= KNEE_DELAY_MS]
             if healthy and max(healthy) < knee_n:
@@ -648,7 +516,13 @@ def parse_calls(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--peer", choices=["rtpengine", "external"], default="rtpengine")
+    p.add_argument("--peer", choices=["rtpengine", "centralita", "external"],
+                   default="rtpengine")
+    p.add_argument("--centralita", default=str(ROOT / "build" / "centralita"),
+                   help="centralita binary (--peer centralita)")
+    p.add_argument("--workers", type=int, help="centralita --workers (default: its own)")
+    p.add_argument("--inband-dtmf", choices=["auto", "always", "never"], default="auto",
+                   help="centralita's [media] inband_dtmf (default auto, the switch's own)")
     p.add_argument("--ng", help="external relay's ng address HOST:PORT")
     p.add_argument("--pid", type=int, help="external relay's pid (CPU is read from /proc/PID/stat)")
     p.add_argument("--label", help="external relay's name in the report")
@@ -703,6 +577,8 @@ def make_relay(a: argparse.Namespace) -> Relay:
         return ExternalRelay(a.ng, a.pid, a.label)
     max_calls = max([*a.calls, *(a.transcode_calls if a.transcode else []),
                      a.knee_max if a.knee else 0, 1])
+    if a.peer == "centralita":
+        return CentralitaRelay(a.centralita, a.workers, max_calls, a.inband_dtmf)
     return RtpEngineRelay(a.threads, max_calls)
 
 
@@ -723,14 +599,14 @@ def main() -> int:
         return 2
     relay = make_relay(a)
     fixed: list[RunResult] = []
-    knee_n, knee_steps = None, []
+    knee_n, knee_steps, knee_stop = None, [], ""
     transcode: list[RunResult] | str | None = None
     relay.start()
     try:
         for n in a.calls:
             fixed.append(run_checked(a, relay, n, False, "fixed"))
         if a.knee:
-            knee_n, knee_steps = knee(a, relay)
+            knee_n, knee_steps, knee_stop = knee(a, relay)
         if a.transcode:
             ok, why = relay.transcode_support()
             if not ok:
@@ -746,11 +622,12 @@ def main() -> int:
                 progress(transcode)
     finally:
         relay.stop()
-    print(markdown(a, relay, fixed, knee_n, knee_steps, transcode))
+    print(markdown(a, relay, fixed, knee_n, knee_steps, knee_stop, transcode))
     if a.json:
         data = {"relay": relay.name, "version": relay.version(), "machine": machine(),
                 "command": sys.argv, "fixed": [asdict(r) for r in fixed],
-                "knee": knee_n, "knee_steps": [asdict(r) for r in knee_steps],
+                "knee": knee_n, "knee_stop": knee_stop,
+                "knee_steps": [asdict(r) for r in knee_steps],
                 "transcode": transcode if isinstance(transcode, str)
                 else [asdict(r) for r in transcode or []]}
         Path(a.json).write_text(json.dumps(data, indent=1) + "\n")

@@ -1,6 +1,7 @@
 #include "protocols/sip/dialog/dialog.hpp"
 
 #include "protocols/sip/proxy/sip_uri.hpp"
+#include "protocols/util/ascii.hpp"
 
 namespace centralita::sip::dialog {
 
@@ -230,6 +231,19 @@ result<message> make_uas_response(const message& request, int status, std::strin
   if (!body.empty())
     r->set_body(content_type, body);
   return r;
+}
+
+bool carries_sdp(const message& m) {
+  if (m.body().empty())
+    return false;
+  auto ct = m.header("Content-Type");
+  if (!ct)
+    return false;
+  std::string_view v = *ct;
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  return ascii::iequals(v, "application/sdp");
 }
 
 } // namespace centralita::sip::dialog

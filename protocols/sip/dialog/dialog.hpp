@@ -108,4 +108,8 @@ result<message> make_uas_response(const message& request, int status, std::strin
                                   std::string_view content_type = {}, std::string_view body = {},
                                   const header_list& headers = {});
 
+/// Whether `m` carries an SDP body (an RFC 3264 offer or answer): a non-empty
+/// body whose Content-Type media type, parameters aside, is application/sdp.
+bool carries_sdp(const message& m);
+
 } // namespace centralita::sip::dialog

@@ -185,3 +185,21 @@ TEST(dialog, uas_responses_carry_tag_contact_record_route_and_body) {
   EXPECT_FALSE(busy->contact());
   EXPECT_EQ(busy->to().tag, "b2b");
 }
+
+TEST(dialog, carries_sdp_by_media_type_and_body) {
+  auto with = [](std::string_view content_type, std::string_view body) {
+    std::string text = "INVITE sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx\r\n"
+                       "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\n"
+                       "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n";
+    if (!content_type.empty())
+      text += "Content-Type: " + std::string(content_type) + "\r\n";
+    text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+    return carries_sdp(parse(text));
+  };
+  EXPECT_TRUE(with("application/sdp", "v=0\r\n"));
+  EXPECT_TRUE(with("Application/SDP ; charset=utf-8", "v=0\r\n"));
+  EXPECT_FALSE(with("application/sdp", ""));              // no body: no offer
+  EXPECT_FALSE(with("", "v=0\r\n"));                      // no Content-Type
+  EXPECT_FALSE(with("application/sdpx", "v=0\r\n"));      // another type
+  EXPECT_FALSE(with("application/dtmf-relay", "Signal=1\r\nDuration=100\r\n"));
+}
