@@ -72,7 +72,7 @@ class MediaSwitch:
     """The switch with dtmf-hangup.lua, a [media] config of `pairs` port pairs from free
     ports, its log at info, and an /events stream."""
 
-    def __init__(self, args, pairs: int, inactivity_s: int = 60) -> None:
+    def __init__(self, args, pairs: int, inactivity_s: int = 60, extra_media: str = "") -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="centralita-media-"))
         # The switch's media range and the peers' ports (sipp's -p/-mp) come from disjoint
         # bands, so a peer never holds a port of the range the checks expect free.
@@ -81,7 +81,7 @@ class MediaSwitch:
         self.pairs = pairs
         cfg = self.tmp / "media.toml"
         cfg.write_text(f"[media]\nport_min = {self.first}\nport_max = {self.last}\n"
-                       f"inactivity_timeout = {inactivity_s}\n")
+                       f"inactivity_timeout = {inactivity_s}\n{extra_media}")
         script = Path(args.source_dir) / "scripts" / "examples" / "dtmf-hangup.lua"
         self.sw = Switch(args.binary, ["--script", str(script), "--config", str(cfg)],
                          log_level="info").start()

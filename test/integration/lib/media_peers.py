@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from centralita_test import HOST, Message, new_branch, new_call_id, new_tag, parse_message, show, tag_of
-from ws_client import RawWebSocket, ConnectionClosed, OP_TEXT
+from ws_client import RawWebSocket, ConnectionClosed, OP_PING, OP_PONG, OP_TEXT
 
 WAIT = 10.0   # the longest any single wait here lasts unless told
 
@@ -269,7 +269,7 @@ class RtpPeer:
 
 def build_response(req: Message, code: int, reason: str, *, to_tag: str | None = None,
                    contact: str | None = None, body: bytes = b"",
-                   content_type: str = "application/sdp") -> bytes:
+                   content_type: str = "application/sdp", extra: list[str] | None = None) -> bytes:
     """A response to req: Via (all), From, To (+tag), Call-ID, CSeq, Record-Route copied."""
     lines = [f"SIP/2.0 {code} {reason}"]
     for n, v in req.headers:
@@ -282,6 +282,7 @@ def build_response(req: Message, code: int, reason: str, *, to_tag: str | None =
             lines.append(f"{n}: {v}")
     if contact:
         lines.append(f"Contact: {contact}")
+    lines += extra or []
     if body:
         lines.append(f"Content-Type: {content_type}")
     lines.append(f"Content-Length: {len(body)}")
@@ -402,6 +403,7 @@ class CalleeCall:
     infos: list[Message] = field(default_factory=list)
     own_bye_status: int | None = None   # the answer to a BYE the callee sent
     cseq: int = 1
+    in_dialog: list[Message] = field(default_factory=list)  # re-INVITEs and UPDATEs it got
 
     @property
     def call_id(self) -> str:
@@ -421,8 +423,10 @@ class Callee(SipPeer):
 
     BYE and INFO get 200. ``calls`` holds one CalleeCall per Call-ID, in arrival order."""
 
-    def __init__(self, mode: str = "answer", codecs: list[tuple[int, str]] = PCMA_TE) -> None:
+    def __init__(self, mode: str = "answer", codecs: list[tuple[int, str]] = PCMA_TE,
+                 answer_headers: list[str] | None = None) -> None:
         super().__init__("callee")
+        self.answer_headers = answer_headers or []   # "Name: value" lines of every 200 it sends
         self.mode = mode
         self.codecs = codecs
         self.calls: dict[str, CalleeCall] = {}
@@ -449,7 +453,9 @@ class Callee(SipPeer):
     def handle(self, msg: Message, addr: tuple[str, int]) -> None:
         method = method_of(msg)
         cid = msg.get("call-id") or ""
-        if method == "INVITE":
+        if method in ("INVITE", "UPDATE") and tag_of(msg.get("to")) and cid in self.calls:
+            self._answer_in_dialog(self.calls[cid], msg, addr)
+        elif method == "INVITE":
             with self.cv:
                 call = self.calls.get(cid)
                 fresh = call is None
@@ -510,8 +516,21 @@ class Callee(SipPeer):
         codecs = [c for c in self.codecs if str(c[0]) in offered] or self.codecs
         body = make_sdp(call.rtp.port, codecs, user="callee")
         call.answered = True
-        self.send(build_response(inv, 200, "OK", to_tag=call.to_tag, contact=self.contact, body=body),
-                  call.addr)
+        self.send(build_response(inv, 200, "OK", to_tag=call.to_tag, contact=self.contact, body=body,
+                                 extra=self.answer_headers), call.addr)
+
+    def _answer_in_dialog(self, call: CalleeCall, msg: Message, addr: tuple[str, int]) -> None:
+        """A re-INVITE or UPDATE in the call's dialog (a session refresh, RFC 4028 §7.4, or a
+        re-offer): 200, with the call's SDP when the request offered one. A retransmission
+        (same CSeq) is answered again without being counted twice."""
+        with self.cv:
+            if not any(m.get("cseq") == msg.get("cseq") for m in call.in_dialog):
+                call.in_dialog.append(msg)
+        body = b""
+        if msg.body and call.rtp is not None:
+            body = make_sdp(call.rtp.port, self.codecs, user="callee")
+        self.send(build_response(msg, 200, "OK", contact=self.contact, body=body,
+                                 extra=self.answer_headers), addr)
 
     def wait_call(self, n: int = 1, timeout: float = WAIT) -> list[CalleeCall]:
         """Waits until n INVITEs arrived; the calls in order."""
@@ -550,8 +569,10 @@ class Caller(SipPeer):
     Answers the switch's BYE (and any other request) with 200 by itself."""
 
     def __init__(self, switch_port: int, user: str = "bob",
-                 codecs: list[tuple[int, str]] = PCMA_TE, sdp: bool = True) -> None:
+                 codecs: list[tuple[int, str]] = PCMA_TE, sdp: bool = True,
+                 invite_headers: list[str] | None = None) -> None:
         super().__init__("caller")
+        self.invite_headers = invite_headers or []   # "Name: value" lines of the INVITE only
         self.switch = (HOST, switch_port)
         self.user = user
         self.codecs = codecs
@@ -598,6 +619,8 @@ class Caller(SipPeer):
                       content_type: str = "application/sdp") -> bytes:
         lines = [f"{method} {ruri or self.remote_target} SIP/2.0",
                  *self._headers(method, cseq, branch or new_branch(), to_tag)]
+        if method == "INVITE" and not to_tag:
+            lines += self.invite_headers
         if body:
             lines.append(f"Content-Type: {content_type}")
         lines.append(f"Content-Length: {len(body)}")
@@ -684,6 +707,8 @@ class EventStream:
                 f = self.ws.recv_frame(0.2)
             except (ConnectionClosed, OSError):
                 return
+            if f is not None and f.opcode == OP_PING:   # the switch closes a silent client
+                self.ws.send_frame(OP_PONG, f.payload)   # after ws_ping_interval (RFC 6455 §5.5.3)
             if f is None or f.opcode != OP_TEXT:
                 continue
             obj = f.json() or {}
