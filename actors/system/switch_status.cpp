@@ -52,24 +52,25 @@ std::string switch_app::summary() const {
   return out.str();
 }
 
-void block_shutdown_signals() {
+namespace {
+/// SIGINT/SIGTERM stop, SIGHUP reloads the script, SIGUSR1 logs the status.
+sigset_t shutdown_signals() {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1})
+    sigaddset(&set, sig);
+  return set;
+}
+} // namespace
+
+void block_shutdown_signals() {
+  auto set = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
 int wait_for_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
+  auto set = shutdown_signals();
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }

@@ -33,17 +33,6 @@ READY_TIMEOUT = 10.0    # both relays answer ping well within a second on start
 STOP_TIMEOUT = 5.0      # SIGTERM -> exit within this, else SIGKILL
 
 
-def udp_port_free(port: int, host: str = "127.0.0.1") -> bool:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((host, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 def pick_port_range(size: int, lo: int = 10000, hi: int = 32000) -> tuple[int, int]:
     """A random block of `size` ports below the kernel's ephemeral range (32768+, where the
     load tool's sockets land), so that parallel runs rarely overlap. Both relays skip a
