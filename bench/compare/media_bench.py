@@ -369,33 +369,31 @@ def knee(args, relay: Relay) -> tuple[int | None, list[RunResult], str]:
     then the last good step, and the third value says why the search stopped."""
     steps: list[RunResult] = []
     good, bad = None, None
+
+    def lossy(n: int) -> bool:
+        return knee_step(args, relay, n, steps).loss_pct > LOSS_LIMIT_PCT
+
     n = args.knee_start
-    while n <= args.knee_max:
-        try:
-            r = knee_step(args, relay, n, steps)
-        except SetupError as e:
-            progress(f"{n} calls could not be set up: {e}")
-            return good, steps, f"{n} calls could not be set up ({e})"
-        if r.loss_pct > LOSS_LIMIT_PCT:
-            bad = n
-            break
-        good = n
-        n = int(n * args.knee_factor)
-    if bad is not None:
-        lo = good or 0
-        for _ in range(args.knee_bisect):
-            mid = (lo + bad) // 2
-            if mid <= lo or bad - lo < max(10, lo // 20):
+    try:
+        while n <= args.knee_max:
+            if lossy(n):
+                bad = n
                 break
-            try:
-                r = knee_step(args, relay, mid, steps)
-            except SetupError as e:
-                progress(f"{mid} calls could not be set up: {e}")
-                return good, steps, f"{mid} calls could not be set up ({e})"
-            if r.loss_pct > LOSS_LIMIT_PCT:
-                bad = mid
-            else:
-                lo = good = mid
+            good = n
+            n = int(n * args.knee_factor)
+        if bad is not None:
+            lo = good or 0
+            for _ in range(args.knee_bisect):
+                n = (lo + bad) // 2
+                if n <= lo or bad - lo < max(10, lo // 20):
+                    break
+                if lossy(n):
+                    bad = n
+                else:
+                    lo = good = n
+    except SetupError as e:
+        progress(f"{n} calls could not be set up: {e}")
+        return good, steps, f"{n} calls could not be set up ({e})"
     return good, steps, ""
 
 

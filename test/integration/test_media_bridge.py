@@ -52,8 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 from centralita_test import (HOST, Checks, Message, Switch, check_clean_exit, main,  # noqa: E402
                              parse_message, tag_of)
-from media_peers import (Callee, CalleeCall, Caller, EventStream,  # noqa: E402
-                         free_udp_block, parse_sdp, read_pcap_rtp, rtp_packet, unbindable_ports)
+from media_peers import (Callee, CalleeCall, Caller, EventStream, MediaRange,  # noqa: E402
+                         free_udp_block, parse_sdp, read_pcap_rtp, rtp_packet)
 from sip_core import SCENARIOS, split_trace  # noqa: E402
 import sipp as sipp_lib  # noqa: E402
 from ws_client import metric  # noqa: E402
@@ -62,13 +62,11 @@ PCAPS = Path("/usr/share/sip-tester")
 G711A = PCAPS / "g711a.pcap"
 G711A_PLAY_MS = 7600      # g711a.pcap: 236 packets 30 ms apart (7.08 s), and a margin
 EVENTS = ["CALL_START", "CALL_ANSWER", "CALL_END", "DTMF", "MEDIA_TIMEOUT"]
-GAUGES = ("centralita_media_port_pairs_in_use", "centralita_media_sides_open",
-          "centralita_media_sessions")
 
 
 # --------------------------------------------------------------------------- the switch
 
-class MediaSwitch:
+class MediaSwitch(MediaRange):
     """The switch with dtmf-hangup.lua, a [media] config of `pairs` port pairs from free
     ports, its log at info, and an /events stream."""
 
@@ -90,33 +88,6 @@ class MediaSwitch:
 
     def metric(self, name: str, labels: str = "") -> float | None:
         return metric(self.sw.http_port, name, labels)
-
-    def gauges(self) -> tuple[float | None, ...]:
-        return tuple(self.metric(n) for n in GAUGES)
-
-    def wait_gauges(self, want: tuple[int, int, int], timeout: float = 5.0) -> tuple:
-        """Polls /metrics (bounded) until pairs, sides, sessions == want; the last values."""
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.gauges()
-            if got == tuple(float(w) for w in want) or time.monotonic() >= deadline:
-                return got
-            time.sleep(0.05)   # between two looks of a bounded poll
-
-    def wait_ports_free(self, timeout: float = 5.0) -> list[int]:
-        """Polls (bounded) until every port of the range binds; the ports that did not."""
-        deadline = time.monotonic() + timeout
-        while True:
-            busy = unbindable_ports(self.first, self.last)
-            if not busy or time.monotonic() >= deadline:
-                return busy
-            time.sleep(0.05)
-
-    def in_range(self, port: int | None) -> bool:
-        return port is not None and self.first <= port <= self.last
-
-    def log(self, lines: int = 40) -> str:
-        return self.sw.stderr_tail(lines)
 
     def stop(self, checks: Checks | None) -> None:
         self.events.close()

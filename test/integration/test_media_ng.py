@@ -39,12 +39,9 @@ sys.path.insert(0, str(HERE / "lib"))
 sys.path.insert(0, str(HERE.parent.parent / "bench" / "peers"))
 
 from centralita_test import HOST, Checks, Switch, check_clean_exit, main  # noqa: E402
-from media_peers import free_udp_block, rtp_packet, unbindable_ports  # noqa: E402
+from media_peers import MediaRange, free_udp_block, rtp_packet  # noqa: E402
 from ng_client import NgClient, decode, encode, media_address  # noqa: E402
-from ws_client import metric  # noqa: E402
 
-GAUGES = ("centralita_media_port_pairs_in_use", "centralita_media_sides_open",
-          "centralita_media_sessions")
 PACKETS = 20
 WAIT = 3.0   # seconds: any single reply or packet over loopback
 
@@ -92,7 +89,7 @@ def reply_of(data: bytes | None, cookie: bytes) -> dict | None:
     return v if isinstance(v, dict) else None
 
 
-class NgSwitch:
+class NgSwitch(MediaRange):
     """The switch with a [media] range of `pairs` port pairs and ng_listen on a free port."""
 
     def __init__(self, args, pairs: int = 8) -> None:
@@ -104,31 +101,6 @@ class NgSwitch:
         cfg.write_text(f"[media]\nport_min = {self.first}\nport_max = {self.last}\n"
                        f"ng_listen = \"{HOST}:{self.ng_port}\"\n")
         self.sw = Switch(args.binary, ["--config", str(cfg)], log_level="info").start()
-
-    def gauges(self) -> tuple:
-        return tuple(metric(self.sw.http_port, n) for n in GAUGES)
-
-    def wait_gauges(self, want: tuple[int, int, int], timeout: float = 5.0) -> tuple:
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.gauges()
-            if got == tuple(float(w) for w in want) or time.monotonic() >= deadline:
-                return got
-            time.sleep(0.05)   # between two looks of a bounded poll
-
-    def wait_ports_free(self, timeout: float = 5.0) -> list[int]:
-        deadline = time.monotonic() + timeout
-        while True:
-            busy = unbindable_ports(self.first, self.last)
-            if not busy or time.monotonic() >= deadline:
-                return busy
-            time.sleep(0.05)
-
-    def in_range(self, port: int | None) -> bool:
-        return port is not None and self.first <= port <= self.last
-
-    def log(self) -> str:
-        return self.sw.stderr_tail(40)
 
 
 def count_rtp(sender: socket.socket, to: tuple[str, int], receiver: socket.socket,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from centralita_test import HOST, Message, new_branch, new_call_id, new_tag, parse_message, show, tag_of
-from ws_client import RawWebSocket, ConnectionClosed, OP_PING, OP_PONG, OP_TEXT
+from ws_client import RawWebSocket, ConnectionClosed, OP_PING, OP_PONG, OP_TEXT, metric
 
 WAIT = 10.0   # the longest any single wait here lasts unless told
 
@@ -175,6 +175,47 @@ def unbindable_ports(first: int, last: int) -> list[int]:
 
 
 # --------------------------------------------------------------------------- RTP
+
+MEDIA_GAUGES = ("centralita_media_port_pairs_in_use", "centralita_media_sides_open",
+                "centralita_media_sessions")
+
+
+class MediaRange:
+    """What a media test watches on a switch whose [media] range is first..last: the
+    /metrics gauges (port pairs in use, sides open, sessions), the range's ports binding
+    again, and the switch's log. A subclass sets first, last and sw (a started Switch)."""
+
+    first: int
+    last: int
+    sw: object
+
+    def gauges(self) -> tuple[float | None, ...]:
+        return tuple(metric(self.sw.http_port, n) for n in MEDIA_GAUGES)
+
+    def wait_gauges(self, want: tuple[int, int, int], timeout: float = 5.0) -> tuple:
+        """Polls /metrics (bounded) until pairs, sides, sessions == want; the last values."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.gauges()
+            if got == tuple(float(w) for w in want) or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.05)   # between two looks of a bounded poll
+
+    def wait_ports_free(self, timeout: float = 5.0) -> list[int]:
+        """Polls (bounded) until every port of the range binds; the ports that did not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = unbindable_ports(self.first, self.last)
+            if not busy or time.monotonic() >= deadline:
+                return busy
+            time.sleep(0.05)
+
+    def in_range(self, port: int | None) -> bool:
+        return port is not None and self.first <= port <= self.last
+
+    def log(self, lines: int = 40) -> str:
+        return self.sw.stderr_tail(lines)
+
 
 def rtp_packet(seq: int, ts: int, ssrc: int, payload: bytes, pt: int = 8, marker: bool = False) -> bytes:
     """RFC 3550 §5.1: V=2, no padding, extension or CSRC."""
